@@ -1,0 +1,155 @@
+// Command searchbench measures the embedded bleve index at catalogue scale:
+// it indexes N generated Chinese entries, then reports indexing time, index
+// size, and p50/p95/p99 latency of typical queries with facets and of title
+// suggestions. It is a command rather than a test so CI never pays for it.
+//
+//	go run ./datasets/search/cmd/searchbench -n 100000
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"time"
+
+	"kaifang/datasets"
+	"kaifang/datasets/search"
+)
+
+var (
+	cities   = []string{"廈門市", "福州市", "南昌市", "上海市", "沈陽市", "溫州市", "杭州市", "深圳市", "九江市", "贛州市"}
+	subjects = []string{"公交線路", "公共交通刷卡", "醫療機構", "醫院床位", "社會保險參保", "住房公積金繳存", "企業信用信息", "市場主體登記", "空氣質量監測", "水質監測",
+		"氣象預報", "台風路徑", "中小學學校", "幼兒園名錄", "就業崗位招聘", "失業保險", "停車場泊位", "道路施工", "地鐵客流", "行政處罰",
+		"行政許可", "旅遊景區", "圖書館", "體育場館", "養老機構", "最低生活保障", "藥品零售", "食品生產許可", "建築工地", "路燈設施"}
+	suffixes = []string{"信息", "名錄", "統計", "月報", "年報", "明細", "實時數據", "分佈", "匯總", "查詢接口"}
+	agencies = []string{"交通運輸局", "衛生健康委員會", "人力資源和社會保障局", "市場監督管理局", "生態環境局", "氣象局", "教育局", "民政局", "住房公積金管理中心", "公安局"}
+	queries  = []string{"交通", "醫療", "社保", "公積金", "企業信用", "空气质量", "学校", "bus", "停車", "水", "厦门市交通运输局", "台风", "招聘", "医保", "地铁客流"}
+)
+
+func main() {
+	n := flag.Int("n", 100000, "entries to index")
+	q := flag.Int("q", 2000, "queries to time")
+	dir := flag.String("dir", "", "index directory (default: a temporary one, removed after)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the query phase here")
+	flag.Parse()
+	if *dir == "" {
+		d, err := os.MkdirTemp("", "searchbench")
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer os.RemoveAll(d)
+		*dir = filepath.Join(d, "index")
+	}
+	idx, err := search.OpenBleve(*dir, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer idx.Close()
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(1, 2))
+
+	start := time.Now()
+	const batch = 1000
+	buf := make([]datasets.Dataset, 0, batch)
+	for i := range *n {
+		buf = append(buf, entry(rng, i))
+		if len(buf) == batch || i == *n-1 {
+			if err := idx.Upsert(ctx, buf...); err != nil {
+				log.Fatal(err)
+			}
+			buf = buf[:0]
+		}
+	}
+	took := time.Since(start)
+	fmt.Printf("indexed %d entries in %s (%.0f entries/s), index size %.1f MiB\n", *n, took.Round(time.Millisecond), float64(*n)/took.Seconds(), float64(dirSize(*dir))/(1<<20))
+
+	// Warm up once so the first query's segment loading is not counted.
+	for _, text := range queries {
+		if _, err := idx.Search(ctx, datasets.SearchQuery{Text: text}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	var lat []time.Duration
+	for i := range *q {
+		sq := datasets.SearchQuery{Text: queries[i%len(queries)], PerPage: 20}
+		if i%3 == 1 {
+			sq.Categories = []datasets.Category{datasets.Categories[i%len(datasets.Categories)]}
+		}
+		if i%5 == 2 {
+			sq.Page = 2
+		}
+		t0 := time.Now()
+		if _, err := idx.Search(ctx, sq); err != nil {
+			log.Fatal(err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	report("search (with 6 facets)", lat)
+
+	lat = lat[:0]
+	prefixes := []string{"廈門", "厦门市公", "福州市醫", "社會", "上海市企業", "bu", "南昌市地"}
+	for i := range *q {
+		t0 := time.Now()
+		if _, err := idx.Suggest(ctx, prefixes[i%len(prefixes)], 8); err != nil {
+			log.Fatal(err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	report("suggest", lat)
+}
+
+func entry(rng *rand.Rand, i int) datasets.Dataset {
+	city := cities[rng.IntN(len(cities))]
+	sub := rng.IntN(len(subjects))
+	title := city + subjects[sub] + suffixes[rng.IntN(len(suffixes))]
+	cat := datasets.Categories[sub%len(datasets.Categories)]
+	at := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(rng.IntN(5*365*24)) * time.Hour)
+	d := datasets.Dataset{
+		ID: fmt.Sprintf("gen-%07d", i), Slug: fmt.Sprintf("gen-%07d", i), Title: title,
+		Description: "本數據由" + city + agencies[sub%len(agencies)] + "提供，包含" + subjects[(sub+7)%len(subjects)] + "、更新時間、統一社會信用代碼等字段。",
+		Agency:      datasets.AgencyRef{ID: fmt.Sprintf("ag-%d", sub%len(agencies)), Name: city + agencies[sub%len(agencies)]},
+		Category:    cat, OpenClass: datasets.Open, Frequency: datasets.Frequencies[rng.IntN(len(datasets.Frequencies))],
+		Formats: []string{"csv", "json"}[:1+rng.IntN(2)], Tags: []string{subjects[sub][:6]},
+		State: datasets.Published, Downloads: int64(rng.IntN(10000)), UpdatedAt: at, CreatedAt: at,
+	}
+	if rng.IntN(4) == 0 {
+		d.OpenClass = datasets.Conditional
+	}
+	return d
+}
+
+func report(name string, lat []time.Duration) {
+	slices.Sort(lat)
+	p := func(q float64) time.Duration { return lat[min(len(lat)-1, int(q*float64(len(lat))))] }
+	fmt.Printf("%-24s n=%d p50=%s p95=%s p99=%s\n", name, len(lat), p(0.50).Round(10*time.Microsecond), p(0.95).Round(10*time.Microsecond), p(0.99).Round(10*time.Microsecond))
+}
+
+func dirSize(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}

@@ -1,0 +1,330 @@
+package search
+
+import (
+	"html"
+	"math"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"kaifang/datasets"
+)
+
+// Boosts applied on top of the engine's relevance. They are small on
+// purpose: a high-value category wins only among comparably relevant hits
+// (Shanghai art. 31), and use and freshness only break near-ties.
+const (
+	highValueBoost = 1.25 // 信用, 交通, 醫療, 就業, 社保, 教育, 環境, 氣象, 企業登記監管
+	popularityMax  = 0.05 // at 10^6 downloads+calls
+	freshnessMax   = 0.03 // updated today, fading over a year
+)
+
+// candidate is one engine hit with what ranking and highlighting need.
+type candidate struct {
+	id          string
+	engineScore float64
+	title       string
+	description string
+	agency      string
+	tags        []string
+	category    datasets.Category
+	popularity  int64
+	updated     time.Time
+	tier        int
+	final       float64
+	explain     map[string]any
+}
+
+// plan is a parsed query: the folded text and its synonym rewrites, each as
+// the terms an entry should contain.
+type plan struct {
+	text  string
+	alts  []string   // folded; alts[0] is the query itself
+	terms [][]string // queryTerms of each alt
+	runs  []string   // highlight units of every alt
+}
+
+func newPlan(text string, syn Synonyms) plan {
+	p := plan{text: Fold(strings.TrimSpace(text))}
+	if p.text == "" {
+		return p
+	}
+	for _, a := range syn.expand(p.text) {
+		ts := queryTerms(a)
+		if len(ts) == 0 {
+			continue
+		}
+		p.alts = append(p.alts, a)
+		p.terms = append(p.terms, ts)
+		for _, r := range queryRuns(a) {
+			if !slices.Contains(p.runs, r) {
+				p.runs = append(p.runs, r)
+			}
+		}
+	}
+	// Longest first, so highlighting marks 社会保险 rather than 社会.
+	slices.SortFunc(p.runs, func(a, b string) int { return len(b) - len(a) })
+	return p
+}
+
+func (p plan) empty() bool { return len(p.alts) == 0 }
+
+// minMatch is how many of n query terms an entry must contain: all of
+// short queries, most of long ones, so a bigram spanning two words the
+// agency wrote apart (厦门|公交 → 门公) does not sink the whole query.
+func minMatch(n int) int {
+	if n <= 2 {
+		return n
+	}
+	return n - n/4
+}
+
+// rank orders candidates: an exact title match first, then entries whose
+// title holds the whole query, then by relevance × boosts.
+func rank(p plan, cs []candidate, now time.Time, explain bool) {
+	for i := range cs {
+		c := &cs[i]
+		ft := compact(c.title)
+		// Tiers: 3 the title is the query (or a rewrite of it); 2 the title
+		// holds every term the citizen typed; 1 it holds every term of a
+		// synonym rewrite; 0 otherwise. Relevance decides within a tier.
+		tier, coverage, matchedAlt := 0, 0.0, ""
+		for ai, a := range p.alts {
+			if ft == compact(a) {
+				tier, coverage, matchedAlt = 3, 1, a
+				break
+			}
+			ts := p.terms[ai]
+			n := 0
+			for _, t := range ts {
+				if strings.Contains(ft, t) {
+					n++
+				}
+			}
+			cov := float64(n) / float64(len(ts))
+			if cov > coverage {
+				coverage, matchedAlt = cov, a
+			}
+			if cov == 1 {
+				t := 1
+				if ai == 0 {
+					t = 2
+				}
+				tier = max(tier, t)
+			}
+		}
+		boost := 1.0
+		hv := c.category.HighValue()
+		if hv {
+			boost *= highValueBoost
+		}
+		pop := popularityMax * math.Min(1, math.Log10(1+float64(c.popularity))/6)
+		fresh := 0.0
+		if !c.updated.IsZero() {
+			age := now.Sub(c.updated).Hours() / 24
+			fresh = freshnessMax * math.Max(0, 1-age/365)
+		}
+		boost *= 1 + pop + fresh
+		c.tier = tier
+		c.final = c.engineScore * boost
+		if explain {
+			c.explain = map[string]any{
+				"engine_score":   c.engineScore,
+				"fields_matched": matchedFields(p, c),
+				"exact_title":    tier == 3,
+				"title_coverage": coverage,
+				"matched_query":  matchedAlt,
+				"tier":           tier,
+				"boosts": map[string]float64{
+					"high_value": map[bool]float64{true: highValueBoost, false: 1}[hv],
+					"popularity": 1 + pop,
+					"freshness":  1 + fresh,
+				},
+				"score": c.final,
+			}
+		}
+	}
+	slices.SortStableFunc(cs, func(a, b candidate) int {
+		if a.tier != b.tier {
+			return b.tier - a.tier
+		}
+		switch {
+		case a.final > b.final:
+			return -1
+		case a.final < b.final:
+			return 1
+		}
+		return strings.Compare(a.id, b.id)
+	})
+}
+
+func matchedFields(p plan, c *candidate) []string {
+	var fs []string
+	has := func(s string) bool {
+		f := compact(s)
+		for _, ts := range p.terms {
+			for _, t := range ts {
+				if strings.Contains(f, t) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if has(c.title) {
+		fs = append(fs, "title")
+	}
+	if has(c.description) {
+		fs = append(fs, "description")
+	}
+	if has(c.agency) {
+		fs = append(fs, "agency")
+	}
+	if has(strings.Join(c.tags, " ")) {
+		fs = append(fs, "tags")
+	}
+	return fs
+}
+
+// highlight marks every occurrence of the plan's runs in text with <mark>,
+// HTML-escaping the rest, and returns fragments of about width characters
+// around the first matches. Matching is done on the folded text and cut
+// from the original, so 醫療 is marked in a query for 医疗.
+func highlight(p plan, text string, width, maxFrags int) []string {
+	if p.empty() || text == "" {
+		return nil
+	}
+	orig := []rune(text)
+	folded := []rune(Fold(text))
+	if len(orig) != len(folded) {
+		return nil
+	}
+	marked := make([]bool, len(orig))
+	any := false
+	fs := string(folded)
+	for _, r := range p.runs {
+		rr := []rune(r)
+		// A lone Han character is worth marking only when the query was that one character.
+		if len(rr) == 1 && len(p.runs) > 1 && utf8.RuneLen(rr[0]) > 1 {
+			continue
+		}
+		off := 0
+		for {
+			i := strings.Index(fs[off:], r)
+			if i < 0 {
+				break
+			}
+			startRune := utf8.RuneCountInString(fs[:off+i])
+			for k := startRune; k < startRune+len(rr) && k < len(marked); k++ {
+				marked[k] = true
+				any = true
+			}
+			off += i + len(r)
+		}
+	}
+	if !any {
+		return nil
+	}
+	var frags []string
+	for i := 0; i < len(orig) && len(frags) < maxFrags; {
+		if !marked[i] {
+			i++
+			continue
+		}
+		from := max(0, i-width/3)
+		to := min(len(orig), from+width)
+		var b strings.Builder
+		if from > 0 {
+			b.WriteString("…")
+		}
+		in := false
+		for k := from; k < to; k++ {
+			if marked[k] && !in {
+				b.WriteString("<mark>")
+				in = true
+			} else if !marked[k] && in {
+				b.WriteString("</mark>")
+				in = false
+			}
+			b.WriteString(html.EscapeString(string(orig[k])))
+		}
+		if in {
+			b.WriteString("</mark>")
+		}
+		if to < len(orig) {
+			b.WriteString("…")
+		}
+		frags = append(frags, b.String())
+		i = to
+	}
+	return frags
+}
+
+func hitsFromCandidates(p plan, cs []candidate, explain bool) []datasets.SearchHit {
+	hits := make([]datasets.SearchHit, 0, len(cs))
+	for _, c := range cs {
+		h := datasets.SearchHit{ID: c.id, Score: c.final}
+		hl := map[string][]string{}
+		if f := highlight(p, c.title, 200, 1); f != nil {
+			hl["title"] = f
+		}
+		if f := highlight(p, c.description, 80, 2); f != nil {
+			hl["description"] = f
+		}
+		if len(hl) > 0 {
+			h.Highlights = hl
+		}
+		if explain {
+			h.Explanation = c.explain
+		}
+		hits = append(hits, h)
+	}
+	return hits
+}
+
+// normalizeQuery applies the documented defaults and bounds of SearchQuery.
+func normalizeQuery(q datasets.SearchQuery) (datasets.SearchQuery, error) {
+	if q.Page < 1 {
+		q.Page = 1
+	}
+	if q.PerPage <= 0 {
+		q.PerPage = 20
+	}
+	if q.PerPage > 100 {
+		q.PerPage = 100
+	}
+	switch q.Sort {
+	case "", "relevance":
+		q.Sort = "relevance"
+	case "updated", "popular":
+	default:
+		return q, datasets.Errorf(datasets.EINVALID, "sort must be relevance, updated or popular")
+	}
+	if q.Page > 1000 {
+		return q, datasets.Errorf(datasets.EINVALID, "page must be at most 1000")
+	}
+	if utf8.RuneCountInString(q.Text) > 200 {
+		return q, datasets.Errorf(datasets.EINVALID, "query text must be at most 200 characters")
+	}
+	return q, nil
+}
+
+// rerankWindow is how many engine hits are re-ranked for a page.
+func rerankWindow(q datasets.SearchQuery) int {
+	return min(1000, max(200, q.Page*q.PerPage+50))
+}
+
+// Facet names, the same for both engines and in the public API.
+const (
+	FacetAgency    = "agency"
+	FacetCategory  = "category"
+	FacetOpenClass = "open_class"
+	FacetFormat    = "format"
+	FacetFrequency = "frequency"
+	FacetTags      = "tags"
+)
+
+var facetNames = []string{FacetAgency, FacetCategory, FacetOpenClass, FacetFormat, FacetFrequency, FacetTags}
+
+func normFormat(f string) string { return strings.ToLower(strings.TrimSpace(Fold(f))) }

@@ -1,0 +1,334 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"kaifang/datasets"
+)
+
+// Row order: NULL sorts before every value, in both databases. So
+// ascending keys are NULLS FIRST and descending keys NULLS LAST, which is
+// SQLite's own rule; PostgreSQL is told so explicitly.
+
+// rowQuery is a RowQuery checked against its schema and turned into SQL.
+type rowQuery struct {
+	s      *Store
+	table  string
+	schema map[string]datasets.Column
+	sel    []datasets.Column // returned to the caller
+	fetch  []datasets.Column // sel, then sort keys not in sel
+	sortAt []int             // index in fetch of each sort key
+	where  []string
+	args   []any
+}
+
+func invalidField(field, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	return &datasets.Error{Code: datasets.EINVALID, Message: `field "` + field + `": ` + msg,
+		Problems: []datasets.Problem{{Field: field, Message: msg}}}
+}
+
+func (r *rowQuery) col(field string) (datasets.Column, error) {
+	c, ok := r.schema[field]
+	if !ok {
+		return c, invalidField(field, "unknown field")
+	}
+	return c, nil
+}
+
+// arg binds a value typed like column c and returns its placeholder.
+func (r *rowQuery) arg(c datasets.Column, v any) (string, error) {
+	b, err := r.s.d.bindCell(c.Type, v)
+	if err != nil {
+		return "", invalidField(c.Name, "%s", err.Error())
+	}
+	if b == nil {
+		return "", invalidField(c.Name, "a null value can only be matched with the null operator")
+	}
+	r.args = append(r.args, b)
+	return "?", nil
+}
+
+func (r *rowQuery) filter(f datasets.RowFilter) error {
+	c, err := r.col(f.Field)
+	if err != nil {
+		return err
+	}
+	id := quoteIdent(c.Name)
+	one := func() error {
+		if len(f.Values) != 1 {
+			return invalidField(c.Name, "operator %s takes one value", f.Op)
+		}
+		return nil
+	}
+	ops := map[string]string{datasets.OpEq: "=", datasets.OpGt: ">", datasets.OpGte: ">=", datasets.OpLt: "<", datasets.OpLte: "<="}
+	switch op := f.Op; op {
+	case datasets.OpEq, datasets.OpGt, datasets.OpGte, datasets.OpLt, datasets.OpLte:
+		if err := one(); err != nil {
+			return err
+		}
+		p, err := r.arg(c, f.Values[0])
+		if err != nil {
+			return err
+		}
+		r.where = append(r.where, id+" "+ops[op]+" "+p)
+	case datasets.OpIn:
+		if len(f.Values) == 0 || len(f.Values) > 1000 {
+			return invalidField(c.Name, "operator in takes 1 to 1000 values")
+		}
+		ps := make([]string, len(f.Values))
+		for i, v := range f.Values {
+			if ps[i], err = r.arg(c, v); err != nil {
+				return err
+			}
+		}
+		r.where = append(r.where, id+" IN ("+strings.Join(ps, ", ")+")")
+	case datasets.OpPrefix:
+		if c.Type != datasets.TypeText {
+			return invalidField(c.Name, "operator prefix applies to text fields only")
+		}
+		if err := one(); err != nil {
+			return err
+		}
+		p, ok := f.Values[0].(string)
+		if !ok {
+			return invalidField(c.Name, "prefix must be text")
+		}
+		lo, err := r.arg(c, p)
+		if err != nil {
+			return err
+		}
+		cond := id + " >= " + lo
+		if hi, ok := successor(p); ok {
+			ph, _ := r.arg(c, hi)
+			cond += " AND " + id + " < " + ph
+		}
+		r.where = append(r.where, cond)
+	case datasets.OpNull:
+		if err := one(); err != nil {
+			return err
+		}
+		isNull, ok := f.Values[0].(bool)
+		if !ok {
+			return invalidField(c.Name, "operator null takes true or false")
+		}
+		if isNull {
+			r.where = append(r.where, id+" IS NULL")
+		} else {
+			r.where = append(r.where, id+" IS NOT NULL")
+		}
+	default:
+		return invalidField(c.Name, "unknown operator %q (want eq, in, gt, gte, lt, lte, prefix or null)", f.Op)
+	}
+	return nil
+}
+
+// successor returns the least string greater than every string starting
+// with p, in code-point order: p with its last code point incremented
+// (dropping trailing U+10FFFF). False when no such string exists.
+func successor(p string) (string, bool) {
+	rs := []rune(p)
+	for len(rs) > 0 {
+		last := rs[len(rs)-1]
+		if last < utf8.MaxRune {
+			last++
+			if last >= 0xD800 && last <= 0xDFFF { // surrogates are not characters
+				last = 0xE000
+			}
+			rs[len(rs)-1] = last
+			return string(rs), true
+		}
+		rs = rs[:len(rs)-1]
+	}
+	return "", false
+}
+
+// keyset adds the condition "after the cursor" for sort keys keys:
+// (k1 after v1) OR (k1 = v1 AND k2 after v2) OR … OR (all equal AND _row > r),
+// where "after" follows each key's direction and NULL sorts first.
+func (r *rowQuery) keyset(keys []datasets.SortKey, after []any) error {
+	if len(after) != len(keys)+1 {
+		return invalidField("after", "cursor must hold %d values", len(keys)+1)
+	}
+	rowNo, err := cell(datasets.TypeInteger, after[len(keys)])
+	if err != nil || rowNo == nil {
+		return invalidField("after", "cursor must end with a row number")
+	}
+	var eqs []sqlPart // equal on every key so far
+	var ors []sqlPart
+	for i, k := range keys {
+		c, _ := r.col(k.Field)
+		id := quoteIdent(c.Name)
+		v, err := r.s.d.bindCell(c.Type, after[i])
+		if err != nil {
+			return invalidField(c.Name, "cursor value: %s", err.Error())
+		}
+		var gt sqlPart // rows strictly after v on this key
+		switch {
+		case v == nil && !k.Desc:
+			gt = sqlPart{id + " IS NOT NULL", nil}
+		case v == nil && k.Desc: // NULL is last: nothing is after it
+		case !k.Desc:
+			gt = sqlPart{id + " > ?", []any{v}}
+		default:
+			gt = sqlPart{"(" + id + " < ? OR " + id + " IS NULL)", []any{v}}
+		}
+		if gt.sql != "" {
+			ors = append(ors, and(append(slices.Clone(eqs), gt)))
+		}
+		if v == nil {
+			eqs = append(eqs, sqlPart{id + " IS NULL", nil})
+		} else {
+			eqs = append(eqs, sqlPart{id + " = ?", []any{v}})
+		}
+	}
+	ors = append(ors, and(append(eqs, sqlPart{quoteIdent(rowKey) + " > ?", []any{rowNo}})))
+	var sqls []string
+	for _, o := range ors {
+		sqls = append(sqls, o.sql)
+		r.args = append(r.args, o.args...)
+	}
+	r.where = append(r.where, "("+strings.Join(sqls, " OR ")+")")
+	return nil
+}
+
+// sqlPart is a fragment of SQL with the values of its placeholders.
+type sqlPart struct {
+	sql  string
+	args []any
+}
+
+// and joins parts with AND, keeping their values in placeholder order.
+func and(ps []sqlPart) sqlPart {
+	var out sqlPart
+	var sqls []string
+	for _, p := range ps {
+		sqls = append(sqls, p.sql)
+		out.args = append(out.args, p.args...)
+	}
+	out.sql = "(" + strings.Join(sqls, " AND ") + ")"
+	return out
+}
+
+// QueryRows runs q on table.
+func (s *Store) QueryRows(ctx context.Context, table string, q datasets.RowQuery) (datasets.RowPage, error) {
+	page := datasets.RowPage{Total: -1}
+	if err := checkTable(table); err != nil {
+		return page, err
+	}
+	if q.Limit <= 0 {
+		return page, invalidField("limit", "must be positive")
+	}
+	r := &rowQuery{s: s, table: table, schema: map[string]datasets.Column{}}
+	for _, c := range q.Columns {
+		r.schema[c.Name] = c
+	}
+	if len(q.Select) == 0 {
+		r.sel = q.Columns
+	}
+	for _, name := range q.Select {
+		c, err := r.col(name)
+		if err != nil {
+			return page, err
+		}
+		r.sel = append(r.sel, c)
+	}
+	r.fetch = append([]datasets.Column(nil), r.sel...)
+	var order []string
+	for _, k := range q.Sort {
+		c, err := r.col(k.Field)
+		if err != nil {
+			return page, err
+		}
+		at := -1
+		for i, f := range r.fetch {
+			if f.Name == c.Name {
+				at = i
+			}
+		}
+		if at < 0 {
+			at = len(r.fetch)
+			r.fetch = append(r.fetch, c)
+		}
+		r.sortAt = append(r.sortAt, at)
+		if k.Desc {
+			order = append(order, quoteIdent(c.Name)+" DESC NULLS LAST")
+		} else {
+			order = append(order, quoteIdent(c.Name)+" ASC NULLS FIRST")
+		}
+	}
+	order = append(order, quoteIdent(rowKey))
+	for _, f := range q.Filters {
+		if err := r.filter(f); err != nil {
+			return page, err
+		}
+	}
+	// The count ignores the cursor: it is the size of the whole result.
+	countWhere, countArgs := r.whereSQL(), append([]any(nil), r.args...)
+	if q.After != nil {
+		if err := r.keyset(q.Sort, q.After); err != nil {
+			return page, err
+		}
+	}
+	names := make([]string, 0, len(r.fetch)+1)
+	for _, c := range r.fetch {
+		names = append(names, quoteIdent(c.Name))
+	}
+	names = append(names, quoteIdent(rowKey))
+	query := fmt.Sprintf(`SELECT %s FROM %s%s ORDER BY %s LIMIT %d`,
+		strings.Join(names, ", "), quoteIdent(table), r.whereSQL(), strings.Join(order, ", "), q.Limit+1)
+	rows, err := s.db.QueryContext(ctx, s.d.q(query), r.args...)
+	if err != nil {
+		return page, s.fail(err, "query rows of "+table)
+	}
+	defer rows.Close()
+	page.Columns, page.Rows = r.sel, [][]any{}
+	var last []any
+	raw := make([]any, len(names))
+	ptrs := make([]any, len(names))
+	for i := range raw {
+		ptrs[i] = &raw[i]
+	}
+	for rows.Next() {
+		if len(page.Rows) == q.Limit {
+			page.Next = append([]any(nil), last[len(r.fetch):]...)
+			break
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return page, s.fail(err, "query rows of "+table)
+		}
+		vals := make([]any, len(r.fetch))
+		for i, c := range r.fetch {
+			if vals[i], err = decode(c.Type, raw[i]); err != nil {
+				return page, datasets.Wrap(err, datasets.EINTERNAL, "row table %s holds a value unlike its %s column %q", table, c.Type, c.Name)
+			}
+		}
+		rowNo, _ := decode(datasets.TypeInteger, raw[len(r.fetch)])
+		cursor := make([]any, 0, len(r.sortAt)+1)
+		for _, at := range r.sortAt {
+			cursor = append(cursor, vals[at])
+		}
+		last = append(vals, append(cursor, rowNo)...)
+		page.Rows = append(page.Rows, vals[:len(r.sel):len(r.sel)])
+	}
+	if err := rows.Err(); err != nil {
+		return page, s.fail(err, "query rows of "+table)
+	}
+	if q.Total {
+		if err := s.db.QueryRowContext(ctx, s.d.q(`SELECT count(*) FROM `+quoteIdent(table)+countWhere), countArgs...).Scan(&page.Total); err != nil {
+			return page, s.fail(err, "count rows of "+table)
+		}
+	}
+	return page, nil
+}
+
+func (r *rowQuery) whereSQL() string {
+	if len(r.where) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(r.where, " AND ")
+}

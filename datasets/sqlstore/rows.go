@@ -1,0 +1,323 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+
+	"kaifang/datasets"
+)
+
+var tableName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+
+// rowKey is the row-number column; callers cannot name a column like it.
+const rowKey = "_row"
+
+// maxColumns stays below both databases' column limits (SQLite 2000,
+// PostgreSQL 1600).
+const maxColumns = 1000
+
+func checkTable(table string) error {
+	if !tableName.MatchString(table) {
+		return datasets.Errorf(datasets.EINVALID, "table name %q must match %s", table, tableName)
+	}
+	return nil
+}
+
+// checkColumns refuses names that cannot be the same column on both
+// databases: PostgreSQL cuts identifiers at 63 bytes and refuses NUL;
+// SQLite compares ASCII letters case-insensitively.
+func checkColumns(cols []datasets.Column) error {
+	if len(cols) == 0 || len(cols) > maxColumns {
+		return datasets.Errorf(datasets.EINVALID, "a row table needs 1 to %d columns", maxColumns)
+	}
+	seen := map[string]bool{}
+	for i, c := range cols {
+		p := datasets.Problem{Column: i + 1, Field: c.Name}
+		switch folded := asciiLower(c.Name); {
+		case c.Name == "" || len(c.Name) > 63 || !utf8.ValidString(c.Name) || strings.IndexByte(c.Name, 0) >= 0:
+			p.Message = "column name must be 1–63 bytes of UTF-8 without NUL"
+		case folded == rowKey:
+			p.Message = "column name " + rowKey + " is reserved"
+		case seen[folded]:
+			p.Message = "column name is used twice (letters compare case-insensitively)"
+		case datasets.FieldType(c.Type) == "" || sqliteDialect.colTypes[c.Type] == "":
+			p.Message = "unknown column type " + string(c.Type)
+		default:
+			seen[folded] = true
+			continue
+		}
+		return &datasets.Error{Code: datasets.EINVALID, Message: "invalid columns: " + p.String(), Problems: []datasets.Problem{p}}
+	}
+	return nil
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// loader reads a RowSource and encodes each row for the database,
+// numbering rows from 1 and naming the cell of the first bad value.
+type loader struct {
+	d    *dialect
+	cols []datasets.Column
+	src  datasets.RowSource
+	n    int64
+	row  []any // _row then the encoded cells; reused
+	err  error
+}
+
+// next reads and encodes one row; false at the end or on error (see err).
+func (l *loader) next() bool {
+	vals, err := l.src.Next()
+	if err == io.EOF {
+		return false
+	}
+	l.n++
+	if err != nil {
+		var de *datasets.Error
+		if !errors.As(err, &de) {
+			err = datasets.Wrap(err, datasets.EINVALID, "cannot read row %d", l.n)
+		}
+		l.err = err
+		return false
+	}
+	if len(vals) != len(l.cols) {
+		l.err = l.problem(datasets.Problem{Row: int(l.n), Message: fmt.Sprintf("has %d values, want %d", len(vals), len(l.cols))})
+		return false
+	}
+	l.row[0] = l.n
+	for i, v := range vals {
+		c, err := l.d.bindCell(l.cols[i].Type, v)
+		if err != nil {
+			l.err = l.problem(datasets.Problem{Row: int(l.n), Column: i + 1, Field: l.cols[i].Name, Message: err.Error()})
+			return false
+		}
+		l.row[i+1] = c
+	}
+	return true
+}
+
+func (l *loader) problem(p datasets.Problem) error {
+	return &datasets.Error{Code: datasets.EINVALID, Message: "cannot load rows: " + p.String(), Problems: []datasets.Problem{p}}
+}
+
+// pgx.CopyFromSource over the loader.
+func (l *loader) Next() bool             { return l.next() }
+func (l *loader) Values() ([]any, error) { return l.row, nil }
+func (l *loader) Err() error             { return l.err }
+
+func (s *Store) createSQL(table string, cols []datasets.Column) string {
+	var b strings.Builder
+	b.WriteString(`CREATE TABLE ` + quoteIdent(table) + ` (` + quoteIdent(rowKey) + ` `)
+	if s.d.timeAsText {
+		b.WriteString(`INTEGER PRIMARY KEY`) // the rowid itself: no second b-tree
+	} else {
+		b.WriteString(`BIGINT PRIMARY KEY`)
+	}
+	for _, c := range cols {
+		b.WriteString(`, ` + quoteIdent(c.Name) + ` ` + s.d.colTypes[c.Type])
+	}
+	b.WriteString(`)`)
+	return b.String()
+}
+
+// autoIndexed picks the columns LoadRows indexes: the filterable types, in
+// schema order, at most s.AutoIndex. Decimals and booleans are left out:
+// range filters on measurements are rare and booleans select too much.
+func (s *Store) autoIndexed(cols []datasets.Column) []string {
+	var out []string
+	for _, c := range cols {
+		if len(out) >= s.AutoIndex {
+			break
+		}
+		switch c.Type {
+		case datasets.TypeInteger, datasets.TypeDate, datasets.TypeDatetime, datasets.TypeText:
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+// indexSQL names an index by a hash of table and column, so names stay
+// short, unique and free of the column's characters.
+func indexSQL(table, col string) string {
+	h := sha256.Sum256([]byte(table + "\x00" + col))
+	return `CREATE INDEX IF NOT EXISTS ` + quoteIdent("ix_"+hex.EncodeToString(h[:12])) + ` ON ` +
+		quoteIdent(table) + ` (` + quoteIdent(col) + `)`
+}
+
+// LoadRows creates table and loads every row of src in one transaction.
+func (s *Store) LoadRows(ctx context.Context, table string, cols []datasets.Column, src datasets.RowSource) (int64, error) {
+	if err := checkTable(table); err != nil {
+		return 0, err
+	}
+	if err := checkColumns(cols); err != nil {
+		return 0, err
+	}
+	l := &loader{d: s.d, cols: cols, src: src, row: make([]any, len(cols)+1)}
+	var err error
+	if s.pool != nil {
+		err = s.copyRows(ctx, table, l)
+	} else {
+		err = s.insertRows(ctx, table, l)
+	}
+	if err != nil {
+		if l.err != nil {
+			return 0, l.err
+		}
+		if isExists(err) {
+			return 0, datasets.Wrap(err, datasets.ECONFLICT, "row table %s already exists", table)
+		}
+		return 0, s.fail(err, "load rows")
+	}
+	return l.n, nil
+}
+
+func isExists(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "already exists") || strings.Contains(err.Error(), "42P07"))
+}
+
+// copyRows loads through PostgreSQL's COPY in one transaction.
+func (s *Store) copyRows(ctx context.Context, table string, l *loader) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	if _, err := tx.Exec(ctx, s.createSQL(table, l.cols)); err != nil {
+		return err
+	}
+	names := []string{rowKey}
+	for _, c := range l.cols {
+		names = append(names, c.Name)
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{table}, names, l); err != nil {
+		return err
+	}
+	for _, c := range s.autoIndexed(l.cols) {
+		if _, err := tx.Exec(ctx, indexSQL(table, c)); err != nil {
+			return err
+		}
+	}
+	return tx.Commit(ctx)
+}
+
+// insertRows loads through prepared multi-row INSERTs in one transaction.
+func (s *Store) insertRows(ctx context.Context, table string, l *loader) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if _, err := tx.ExecContext(ctx, s.createSQL(table, l.cols)); err != nil {
+		return err
+	}
+	width := len(l.cols) + 1
+	batch := max(1, min(256, 32766/width)) // SQLite allows 32766 parameters
+	head := `INSERT INTO ` + quoteIdent(table) + ` VALUES `
+	tuple := `(` + marks(width) + `)`
+	stmt := func(rows int) string { return head + strings.TrimSuffix(strings.Repeat(tuple+`,`, rows), `,`) }
+	full, err := tx.PrepareContext(ctx, stmt(batch))
+	if err != nil {
+		return err
+	}
+	defer full.Close()
+	args := make([]any, 0, batch*width)
+	for l.next() {
+		args = append(args, l.row...)
+		if len(args) == cap(args) {
+			if _, err := full.ExecContext(ctx, args...); err != nil {
+				return err
+			}
+			args = args[:0]
+		}
+	}
+	if l.err != nil {
+		return l.err
+	}
+	if len(args) > 0 {
+		if _, err := tx.ExecContext(ctx, stmt(len(args)/width), args...); err != nil {
+			return err
+		}
+	}
+	for _, c := range s.autoIndexed(l.cols) {
+		if _, err := tx.ExecContext(ctx, indexSQL(table, c)); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// IndexColumns creates an index on each named column of table, if missing,
+// so the gateway can make filterable columns fast. Names must be columns of
+// the table (EINVALID otherwise); a missing table is ENOTFOUND.
+func (s *Store) IndexColumns(ctx context.Context, table string, cols []string) error {
+	if err := checkTable(table); err != nil {
+		return err
+	}
+	have, err := s.tableColumns(ctx, table)
+	if err != nil {
+		return err
+	}
+	for _, c := range cols {
+		if !have[c] {
+			return datasets.Errorf(datasets.EINVALID, "table %s has no column %q", table, c)
+		}
+	}
+	for _, c := range cols {
+		if _, err := s.db.ExecContext(ctx, indexSQL(table, c)); err != nil {
+			return s.fail(err, "index columns")
+		}
+	}
+	return nil
+}
+
+func (s *Store) tableColumns(ctx context.Context, table string) (map[string]bool, error) {
+	rows, err := s.db.QueryContext(ctx, s.d.q(s.d.tableColumns), table)
+	if err != nil {
+		return nil, s.fail(err, "table columns")
+	}
+	defer rows.Close()
+	have := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, s.fail(err, "table columns")
+		}
+		have[n] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(err, "table columns")
+	}
+	if len(have) == 0 {
+		return nil, datasets.Errorf(datasets.ENOTFOUND, "row table %s not found", table)
+	}
+	return have, nil
+}
+
+// DropRows removes a table; a missing table is not an error.
+func (s *Store) DropRows(ctx context.Context, table string) error {
+	if err := checkTable(table); err != nil {
+		return err
+	}
+	_, err := s.db.ExecContext(ctx, `DROP TABLE IF EXISTS `+quoteIdent(table))
+	return s.fail(err, "drop rows")
+}
+
+var _ sql.Scanner = (*timeScan)(nil)

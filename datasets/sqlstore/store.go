@@ -1,0 +1,137 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // registers driver "sqlite"
+
+	"kaifang/datasets"
+)
+
+var (
+	_ datasets.Catalog = (*Store)(nil)
+	_ datasets.Rows    = (*Store)(nil)
+)
+
+// DefaultAutoIndex is how many columns LoadRows indexes by default.
+const DefaultAutoIndex = 8
+
+// Store is the catalogue and the row store on one database.
+type Store struct {
+	db   *sql.DB
+	pool *pgxpool.Pool // PostgreSQL only: CopyFrom needs the native pool
+	d    *dialect
+
+	// AutoIndex is the most columns LoadRows indexes (integer, date,
+	// datetime and text columns, in schema order); 0 turns it off. Set it
+	// before loading.
+	AutoIndex int
+}
+
+// Open connects to the database named by url and applies pending
+// migrations. url is sqlite:///abs/path.db, sqlite://relative/path.db or
+// postgres://user@host:port/db?…. EINVALID for a malformed url,
+// EUNAVAILABLE when the database cannot be reached.
+func Open(ctx context.Context, url string) (*Store, error) {
+	kind, target, err := parseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{AutoIndex: DefaultAutoIndex}
+	switch kind {
+	case "sqlite":
+		if dir := filepath.Dir(target); dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, datasets.Wrap(err, datasets.EUNAVAILABLE, "cannot create database directory")
+			}
+		}
+		// immediate: a write transaction takes the write lock at BEGIN, so
+		// two writers queue on busy_timeout instead of failing to upgrade.
+		dsn := target + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		db, err := sql.Open("sqlite", dsn)
+		if err != nil {
+			return nil, datasets.Wrap(err, datasets.EUNAVAILABLE, "cannot open database")
+		}
+		s.db, s.d = db, sqliteDialect
+	case "postgres":
+		pool, err := pgxpool.New(ctx, target)
+		if err != nil {
+			return nil, datasets.Wrap(err, datasets.EINVALID, "invalid postgres url")
+		}
+		s.pool, s.db, s.d = pool, stdlib.OpenDBFromPool(pool), postgresDialect
+	}
+	if err := s.Ping(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// parseURL splits a database url into its kind and the driver's target.
+func parseURL(url string) (kind, target string, err error) {
+	switch {
+	case strings.HasPrefix(url, "sqlite://"):
+		p := strings.TrimPrefix(url, "sqlite://")
+		if p == "" || p == "/" || strings.ContainsAny(p, "?#\x00") || strings.HasSuffix(p, "/") {
+			return "", "", datasets.Errorf(datasets.EINVALID, "sqlite url needs a file path without ? or #: sqlite:///abs/path.db or sqlite://rel/path.db")
+		}
+		return "sqlite", filepath.Clean(p), nil
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		if strings.ContainsRune(url, 0) {
+			return "", "", datasets.Errorf(datasets.EINVALID, "postgres url contains a NUL byte")
+		}
+		return "postgres", url, nil
+	}
+	return "", "", datasets.Errorf(datasets.EINVALID, "database url must start with sqlite:// or postgres://")
+}
+
+// Dialect names the database: "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.d.name }
+
+// DB exposes the connection pool for packages that keep their own tables
+// in the same database (accounts, applications). They own those tables.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return datasets.Wrap(err, datasets.EUNAVAILABLE, "database unavailable")
+	}
+	return nil
+}
+
+// Close releases every connection.
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if s.pool != nil {
+		s.pool.Close()
+	}
+	return err
+}
+
+// tx runs fn in a transaction, committing if it returns nil.
+func (s *Store) tx(ctx context.Context, op string, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return s.fail(err, op)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return s.fail(err, op)
+	}
+	if err := tx.Commit(); err != nil {
+		return s.fail(err, op)
+	}
+	return nil
+}

@@ -1,0 +1,295 @@
+package gateway
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"kaifang/datasets"
+)
+
+func queryArgs(c *fiber.Ctx) []queryArg {
+	var args []queryArg
+	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
+		args = append(args, queryArg{Key: string(k), Value: string(v)})
+	})
+	return args
+}
+
+// entryVersion resolves the version a request reads: the number asked for,
+// or the entry's current one. Only ready versions exist for the public.
+func (s *Server) entryVersion(c *fiber.Ctx, d *datasets.Dataset, number int) (*datasets.Version, error) {
+	if number == 0 {
+		if d.CurrentVersion == nil {
+			return nil, datasets.Errorf(datasets.ENOTFOUND, "dataset %s has no published file yet", d.Slug)
+		}
+		number = d.CurrentVersion.Number
+		if d.CurrentVersion.State == datasets.VersionReady && d.CurrentVersion.BlobKey != "" {
+			return d.CurrentVersion, nil
+		}
+	}
+	v, err := s.d.Catalog.Version(reqCtx(c), d.ID, number)
+	if err != nil {
+		return nil, err
+	}
+	if v.State != datasets.VersionReady || v.DatasetID != d.ID {
+		return nil, datasets.Errorf(datasets.ENOTFOUND, "dataset %s has no version %d", d.Slug, number)
+	}
+	return v, nil
+}
+
+// authorize admits anonymous callers to open entries, and asks the
+// Authorizer about conditional ones (401 without one).
+func (s *Server) authorize(c *fiber.Ctx, d *datasets.Dataset, mode datasets.AccessMode) error {
+	if d.OpenClass == datasets.Open {
+		return nil
+	}
+	if d.OpenClass != datasets.Conditional {
+		return datasets.Errorf(datasets.ENOTFOUND, "no such dataset")
+	}
+	if s.d.Authorizer == nil {
+		return datasets.Errorf(datasets.EUNAUTHORIZED, "dataset %s is conditionally open: an approved application and an API key are required", d.Slug)
+	}
+	return s.d.Authorizer.Authorize(c, d, mode)
+}
+
+func columnsOf(v *datasets.Version) []datasets.Column {
+	cols := make([]datasets.Column, len(v.Columns))
+	for i, f := range v.Columns {
+		cols[i] = datasets.Column{Name: f.Name, Type: f.Type}
+	}
+	return cols
+}
+
+func (s *Server) handleDatasetRecords(c *fiber.Ctx) error {
+	d, err := s.publicDataset(c)
+	if err != nil {
+		return err
+	}
+	if err := s.authorize(c, d, datasets.Query); err != nil {
+		return err
+	}
+	args := queryArgs(c)
+	number, err := cursorVersion(args)
+	if err != nil {
+		return err
+	}
+	if number == 0 {
+		if vs := c.Query("version"); vs != "" {
+			if number, err = strconv.Atoi(vs); err != nil || number < 1 {
+				return invalidParam("version", "must be a positive integer")
+			}
+		}
+	}
+	v, err := s.entryVersion(c, d, number)
+	if err != nil {
+		return err
+	}
+	if !v.Tabular() {
+		return datasets.Errorf(datasets.EINVALID, "version %d of %s is not tabular: it has no records, only a download", v.Number, d.Slug)
+	}
+	doc, err := s.datasetDoc(c, d, v)
+	if err != nil {
+		return err
+	}
+	if err := doc.ValidateRecords(reqCtx(c), string(c.Request().URI().QueryString())); err != nil {
+		return err
+	}
+	q, err := parseRecordsQuery(args, columnsOf(v))
+	if err != nil {
+		return err
+	}
+	page, err := s.d.Rows.QueryRows(reqCtx(c), v.RowTable, q.Rows)
+	if err != nil {
+		return err
+	}
+	s.countUse(d.ID, 0, 1)
+	next := ""
+	if page.Next != nil {
+		if next, err = encodeCursor(v.Number, q.sortKey, page.Next); err != nil {
+			return datasets.Wrap(err, datasets.EINTERNAL, "encoding the cursor")
+		}
+		c.Set("X-Next-Cursor", next)
+		c.Append(fiber.HeaderLink, "<"+nextURL(c, next)+">; rel=\"next\"")
+	}
+	if page.Total >= 0 && q.Rows.Total {
+		c.Set("X-Total-Count", strconv.FormatInt(page.Total, 10))
+	}
+	c.Set("X-Dataset-Version", strconv.Itoa(v.Number))
+	c.Vary(fiber.HeaderAccept)
+	switch recordsFormat(c, q.Format) {
+	case "csv":
+		return writeRecordsCSV(c, page)
+	case "ndjson":
+		return writeRecordsNDJSON(c, page)
+	}
+	return writeRecordsJSON(c, page, next, q.Rows.Total)
+}
+
+func nextURL(c *fiber.Ctx, cursor string) string {
+	args := c.Context().QueryArgs()
+	var b strings.Builder
+	b.WriteString(c.Path())
+	b.WriteByte('?')
+	first := true
+	args.VisitAll(func(k, v []byte) {
+		if string(k) == "cursor" {
+			return
+		}
+		if !first {
+			b.WriteByte('&')
+		}
+		first = false
+		b.WriteString(queryEscape(string(k)))
+		b.WriteByte('=')
+		b.WriteString(queryEscape(string(v)))
+	})
+	if !first {
+		b.WriteByte('&')
+	}
+	b.WriteString("cursor=" + cursor)
+	return b.String()
+}
+
+func recordsFormat(c *fiber.Ctx, asked string) string {
+	if asked != "" {
+		return asked
+	}
+	switch c.Accepts(fiber.MIMEApplicationJSON, "text/csv", "application/x-ndjson") {
+	case "text/csv":
+		return "csv"
+	case "application/x-ndjson":
+		return "ndjson"
+	}
+	return "json"
+}
+
+// cellValue renders one typed value for JSON: dates as YYYY-MM-DD,
+// date-times as RFC 3339.
+func cellValue(t datasets.FieldType, v any) any {
+	if tm, ok := v.(time.Time); ok {
+		if t == datasets.TypeDate {
+			return tm.Format(time.DateOnly)
+		}
+		return tm.Format(time.RFC3339)
+	}
+	return v
+}
+
+func cellText(t datasets.FieldType, v any) string {
+	switch x := cellValue(t, v).(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	default:
+		b, _ := json.Marshal(x)
+		return string(b)
+	}
+}
+
+// writeRecordObject writes one row as a JSON object whose keys keep the
+// schema's order (a Go map would sort them).
+func writeRecordObject(w *bufio.Writer, cols []datasets.Column, row []any) error {
+	w.WriteByte('{')
+	for i, col := range cols {
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		k, _ := json.Marshal(col.Name)
+		w.Write(k)
+		w.WriteByte(':')
+		var v any
+		if i < len(row) {
+			v = cellValue(col.Type, row[i])
+		}
+		b, err := jsonMarshal(v)
+		if err != nil {
+			return err
+		}
+		w.Write(b[:len(b)-1]) // drop the encoder's newline
+	}
+	return w.WriteByte('}')
+}
+
+func writeRecordsJSON(c *fiber.Ctx, page datasets.RowPage, next string, withTotal bool) error {
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+	var buf strings.Builder
+	w := bufio.NewWriter(&buf)
+	fields, _ := jsonMarshal(page.Columns)
+	w.WriteString(`{"fields":`)
+	w.Write(fields[:len(fields)-1])
+	w.WriteString(`,"records":[`)
+	for i, row := range page.Rows {
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		if err := writeRecordObject(w, page.Columns, row); err != nil {
+			return datasets.Wrap(err, datasets.EINTERNAL, "encoding records")
+		}
+	}
+	w.WriteString(`],"next":`)
+	if next == "" {
+		w.WriteString("null")
+	} else {
+		b, _ := json.Marshal(next)
+		w.Write(b)
+	}
+	if withTotal {
+		w.WriteString(`,"total":` + strconv.FormatInt(page.Total, 10))
+	}
+	w.WriteString("}\n")
+	w.Flush()
+	return c.SendString(buf.String())
+}
+
+func writeRecordsNDJSON(c *fiber.Ctx, page datasets.RowPage) error {
+	c.Set(fiber.HeaderContentType, "application/x-ndjson; charset=utf-8")
+	var buf strings.Builder
+	w := bufio.NewWriter(&buf)
+	for _, row := range page.Rows {
+		if err := writeRecordObject(w, page.Columns, row); err != nil {
+			return datasets.Wrap(err, datasets.EINTERNAL, "encoding records")
+		}
+		w.WriteByte('\n')
+	}
+	w.Flush()
+	return c.SendString(buf.String())
+}
+
+func writeRecordsCSV(c *fiber.Ctx, page datasets.RowPage) error {
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	var buf strings.Builder
+	w := csv.NewWriter(&buf)
+	head := make([]string, len(page.Columns))
+	for i, col := range page.Columns {
+		head[i] = col.Name
+	}
+	w.Write(head)
+	rec := make([]string, len(page.Columns))
+	for _, row := range page.Rows {
+		for i, col := range page.Columns {
+			rec[i] = ""
+			if i < len(row) {
+				rec[i] = cellText(col.Type, row[i])
+			}
+		}
+		w.Write(rec)
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return datasets.Wrap(err, datasets.EINTERNAL, "encoding records")
+	}
+	return c.SendString(buf.String())
+}
