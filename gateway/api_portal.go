@@ -371,6 +371,8 @@ func (h *portalAPI) tooLarge(c *fiber.Ctx) error {
 		limit = 2 << 30
 	}
 	if n := c.Request().Header.ContentLength(); n > 0 && int64(n) > limit {
+		// The unread body must not be taken for the next request.
+		c.Context().SetConnectionClose()
 		return datasets.Errorf(datasets.ETOOLARGE, "the body is %d bytes; the limit is %d", n, limit)
 	}
 	return nil

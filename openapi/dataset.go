@@ -66,10 +66,10 @@ func BuildDataset(d *datasets.Dataset, v *datasets.Version, examples [][]any) (*
 			Title:       d.Title + " — records API",
 			Version:     fmt.Sprintf("%d", v.Number),
 			Description: desc,
-			License:     &openapi3.License{Name: licence, URL: "http://localhost:8080/api/v1/datasets/" + d.Slug},
-			Contact:     &openapi3.Contact{Name: d.Agency.Name, URL: "http://localhost:8080/api/v1/agencies/" + d.Agency.Slug},
+			License:     &openapi3.License{Name: licence, URL: "/api/v1/datasets/" + d.Slug},
+			Contact:     &openapi3.Contact{Name: d.Agency.Name, URL: "/api/v1/agencies/" + d.Agency.Slug},
 		},
-		Servers: openapi3.Servers{{URL: "http://localhost:8080", Description: "a local `kaifang serve`"}},
+		Servers: openapi3.Servers{{URL: "/", Description: "the host serving this document"}},
 		Tags:    openapi3.Tags{{Name: "records", Description: "Rows of " + d.Title}},
 		Paths:   openapi3.NewPaths(),
 		Components: &openapi3.Components{

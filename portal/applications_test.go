@@ -131,7 +131,7 @@ func TestApplicationWorkflow(t *testing.T) {
 			view, err = f.svc.Decide(ctx, f.reviewer, a.ID, Decision{Approve: true, Reason: "場景合理",
 				Grants: []GrantDecision{{DatasetID: f.cond.ID, Fields: []string{"姓名", "身份證號", "繳費月數"},
 					Masks: map[string]datasets.MaskRule{"身份證號": datasets.MaskIDCard, "姓名": datasets.MaskName},
-					Rate: 5, RatePeriod: datasets.PerSecond, Quota: 100, QuotaPeriod: datasets.PerDay}}})
+					Rate:  5, RatePeriod: datasets.PerSecond, Quota: 100, QuotaPeriod: datasets.PerDay}}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -245,10 +245,10 @@ func TestApplicationWorkflow(t *testing.T) {
 		})
 		t.Run("apply refuses", func(t *testing.T) {
 			for name, in := range map[string]ApplyInput{
-				"no scenario":  {Purpose: "x", Requests: []datasets.AccessRequest{{DatasetID: f.cond.ID, Fields: []string{"姓名"}, Modes: []datasets.AccessMode{datasets.Query}}}, To: f.clock.AddDate(0, 1, 0)},
-				"open entry":   {Scenario: "x", Purpose: "x", Requests: []datasets.AccessRequest{{DatasetID: f.open.ID, Fields: []string{"姓名"}, Modes: []datasets.AccessMode{datasets.Query}}}, To: f.clock.AddDate(0, 1, 0)},
+				"no scenario":   {Purpose: "x", Requests: []datasets.AccessRequest{{DatasetID: f.cond.ID, Fields: []string{"姓名"}, Modes: []datasets.AccessMode{datasets.Query}}}, To: f.clock.AddDate(0, 1, 0)},
+				"open entry":    {Scenario: "x", Purpose: "x", Requests: []datasets.AccessRequest{{DatasetID: f.open.ID, Fields: []string{"姓名"}, Modes: []datasets.AccessMode{datasets.Query}}}, To: f.clock.AddDate(0, 1, 0)},
 				"unknown field": {Scenario: "x", Purpose: "x", Requests: []datasets.AccessRequest{{DatasetID: f.cond.ID, Fields: []string{"密碼"}, Modes: []datasets.AccessMode{datasets.Query}}}, To: f.clock.AddDate(0, 1, 0)},
-				"no period":    {Scenario: "x", Purpose: "x", Requests: []datasets.AccessRequest{{DatasetID: f.cond.ID, Fields: []string{"姓名"}, Modes: []datasets.AccessMode{datasets.Query}}}},
+				"no period":     {Scenario: "x", Purpose: "x", Requests: []datasets.AccessRequest{{DatasetID: f.cond.ID, Fields: []string{"姓名"}, Modes: []datasets.AccessMode{datasets.Query}}}},
 			} {
 				if _, err := f.svc.Apply(ctx, f.dev, in); !datasets.IsCode(err, datasets.EINVALID) {
 					t.Errorf("%s: Apply = %v, want EINVALID", name, err)

@@ -260,3 +260,7 @@ func cellText(x any) string {
 	}
 	return fmt.Sprint(x)
 }
+
+// SRI is the subresource integrity value of an asset, so a tampered copy
+// (a proxy, a cache) is refused by the browser.
+func (v *view) SRI(name string) string { return v.s.assets.sri[name] }

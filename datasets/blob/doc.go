@@ -9,6 +9,14 @@
 // fsync and rename; S3 from multipart upload, which makes the object visible
 // only at completion and is aborted on error.
 //
+// Two differences callers may notice. Local keeps the SHA-256 and content
+// type in extended attributes (atomic with the bytes, no extra file); S3
+// returns the SHA-256 from Put but does not store it, since S3 takes
+// metadata before an upload starts and adding it afterwards costs a copy —
+// the catalogue's Version row is the record of a checksum. And a file
+// system cannot hold both "a" and "a/b": Local answers ECONFLICT where S3
+// would store both.
+//
 // Driver errors (os, minio-go, network) are translated to datasets.Error
 // codes here, at the edge, so callers only ever see ENOTFOUND, EINVALID,
 // ECONFLICT, EUNAVAILABLE or EINTERNAL.

@@ -109,7 +109,7 @@ func MeiliSettings(syn Synonyms) *meilisearch.Settings {
 		synonyms[k] = append([]string(nil), v...)
 	}
 	return &meilisearch.Settings{
-		RankingRules: []string{"sort", "words", "typo", "proximity", "attribute", "exactness", "hv:desc", "popularity:desc", "updated:desc"},
+		RankingRules:         []string{"sort", "words", "typo", "proximity", "attribute", "exactness", "hv:desc", "popularity:desc", "updated:desc"},
 		SearchableAttributes: []string{"title_folded", "tags_folded", "agency_folded", "grams", "description_folded", "fields_folded"},
 		DisplayedAttributes:  []string{"id", "slug", "title", "description", "agency_name", "tags", "category", "popularity", "updated"},
 		FilterableAttributes: append([]string(nil), facetNames...),

@@ -229,7 +229,7 @@ func TestMeiliSearchRequestAndResponse(t *testing.T) {
 			"q":                `"停车"`,
 			"filter":           `[["open_class = \"open\"","open_class = \"conditional\""],["category = \"transport\"","category = \"x\\\"y\""]]`,
 			"facets":           `["agency","category","open_class","format","frequency","tags"]`,
-			"hitsPerPage":      `200`,
+			"hitsPerPage":      `100`,
 			"page":             `1`,
 			"showRankingScore": `true`,
 		} {

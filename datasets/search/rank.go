@@ -201,7 +201,7 @@ func highlight(p plan, text string, width, maxFrags int) []string {
 		return nil
 	}
 	marked := make([]bool, len(orig))
-	any := false
+	found := false
 	fs := string(folded)
 	for _, r := range p.runs {
 		rr := []rune(r)
@@ -218,12 +218,12 @@ func highlight(p plan, text string, width, maxFrags int) []string {
 			startRune := utf8.RuneCountInString(fs[:off+i])
 			for k := startRune; k < startRune+len(rr) && k < len(marked); k++ {
 				marked[k] = true
-				any = true
+				found = true
 			}
 			off += i + len(r)
 		}
 	}
-	if !any {
+	if !found {
 		return nil
 	}
 	var frags []string
@@ -312,7 +312,7 @@ func normalizeQuery(q datasets.SearchQuery) (datasets.SearchQuery, error) {
 
 // rerankWindow is how many engine hits are re-ranked for a page.
 func rerankWindow(q datasets.SearchQuery) int {
-	return min(1000, max(200, q.Page*q.PerPage+50))
+	return min(1000, max(100, q.Page*q.PerPage+50))
 }
 
 // Facet names, the same for both engines and in the public API.

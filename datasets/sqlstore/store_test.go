@@ -66,21 +66,21 @@ func TestMigrations(t *testing.T) {
 			before := schema(t, s)
 			broken := fstest.MapFS{
 				"0001_init.sql":   {Data: []byte("this is never run, 0001 is applied")},
-				"0002_good.sql":   {Data: []byte("CREATE TABLE extra (id INTEGER PRIMARY KEY);")},
-				"0003_broken.sql": {Data: []byte("ALTER TABLE agencies ADD COLUMN motto TEXT; CREATE TABLE half (id INTEGER); SELECT * FROM no_such_table;")},
-				"0004_later.sql":  {Data: []byte("CREATE TABLE later (id INTEGER);")},
+				"9001_good.sql":   {Data: []byte("CREATE TABLE extra (id INTEGER PRIMARY KEY);")},
+				"9002_broken.sql": {Data: []byte("ALTER TABLE agencies ADD COLUMN motto TEXT; CREATE TABLE half (id INTEGER); SELECT * FROM no_such_table;")},
+				"9003_later.sql":  {Data: []byte("CREATE TABLE later (id INTEGER);")},
 			}
 			err := s.MigrateFS(ctx, broken)
-			if err == nil || !strings.Contains(err.Error(), "0003_broken.sql") {
-				t.Fatalf("MigrateFS error = %v, want one naming 0003_broken.sql", err)
+			if err == nil || !strings.Contains(err.Error(), "9002_broken.sql") {
+				t.Fatalf("MigrateFS error = %v, want one naming 9002_broken.sql", err)
 			}
 			want := append(slices.Clone(before), "extra.id")
 			slices.Sort(want)
 			if got := schema(t, s); !slices.Equal(got, want) {
-				t.Fatalf("schema after the failure:\n%v\nwant (0002 applied, 0003 and 0004 not):\n%v", got, want)
+				t.Fatalf("schema after the failure:\n%v\nwant (9001 applied, 9002 and 9003 not):\n%v", got, want)
 			}
 			applied, _ := s.Migrations(ctx)
-			if len(applied) != len(ms)+1 || applied[len(applied)-1].Version != 2 {
+			if len(applied) != len(ms)+1 || applied[len(applied)-1].Version != 9001 {
 				t.Fatalf("applied = %+v", applied)
 			}
 		})
@@ -170,7 +170,7 @@ func TestConcurrentWriters(t *testing.T) {
 		ctx := context.Background()
 		a := catalogtest.MustAgency(t, s, "busy", "Busy")
 		var wg sync.WaitGroup
-		errs := make(chan error, 40)
+		errs := make(chan error, 41)
 		for w := range 4 {
 			wg.Add(1)
 			go func() {

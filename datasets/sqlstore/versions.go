@@ -18,9 +18,9 @@ const versionColsV = `v.id, v.dataset_id, v.number, v.blob_key, v.filename, v.si
 // without a current version).
 type versionScan struct {
 	id, datasetID, blobKey, filename, sha, media, enc, table, state, errText, by sql.NullString
-	number, size, rows                                                          sql.NullInt64
-	columns                                                                     []datasets.Field
-	created, ready                                                              timeScan
+	number, size, rows                                                           sql.NullInt64
+	columns                                                                      []datasets.Field
+	created, ready                                                               timeScan
 }
 
 func (v *versionScan) dest() []any {

@@ -121,14 +121,14 @@ func FuzzReadJSON(f *testing.F) {
 }
 
 func FuzzReadXLSX(f *testing.F) {
-	FuzzReadXLSXSeeds(f)
+	addXLSXSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkFile(t, "f.xlsx", data)
 	})
 }
 
-// FuzzReadXLSXSeeds adds small valid workbooks as seeds.
-func FuzzReadXLSXSeeds(f *testing.F) {
+// addXLSXSeeds adds small valid workbooks as seeds.
+func addXLSXSeeds(f *testing.F) {
 	for _, build := range []func(*excelize.File){
 		func(x *excelize.File) {
 			x.SetSheetRow("Sheet1", "A1", &[]any{"名稱", "數量", "日期"})

@@ -216,13 +216,13 @@ func mustBomb(tb testing.TB, declaredOnly bool) string {
 		}
 		w.Write(small.Bytes())
 	} else {
-		// Really 20 MiB of one byte, which deflates about 1000:1.
+		// Really 8 MiB of one byte, which deflates about 1000:1.
 		w, err := zw.CreateHeader(&zip.FileHeader{Name: "xl/worksheets/sheet1.xml", Method: zip.Deflate})
 		if err != nil {
 			tb.Fatal(err)
 		}
 		chunk := bytes.Repeat([]byte{' '}, 1<<20)
-		for range 20 {
+		for range 8 {
 			w.Write(chunk)
 		}
 	}

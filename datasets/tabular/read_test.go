@@ -133,6 +133,9 @@ func TestRealFiles(t *testing.T) {
 	})
 
 	t.Run("CDC xlsx codes keep leading zeros", func(t *testing.T) {
+		if raceEnabled {
+			t.Skip("the 14907-row XLSX takes over a minute under -race; run go test without -race for it")
+		}
 		p := fixture("tw_cdc_covid19_vaccine_contract_clinics.xlsx")
 		info := MustSniff(t, p, tabular.Options{})
 		if info.Format != tabular.XLSX || info.Sheet != "工作表1" || info.Rows != 14907 {

@@ -8,7 +8,9 @@ set -euo pipefail
 
 PORT="${MINIO_PORT:-9100}"
 CONSOLE_PORT="${MINIO_CONSOLE_PORT:-9101}"
-HOST=127.0.0.1 # never listen beyond this machine: the credentials are public
+# Never listen beyond this machine: the credentials are public. (MinIO also
+# binds [::1] for its console; that is loopback too.)
+HOST=127.0.0.1
 USER_KEY=minioadmin
 SECRET_KEY=minioadmin
 STATE="${KAIFANG_MINIO_STATE:-${TMPDIR:-/tmp}/kaifang-minio-$PORT}"

@@ -55,7 +55,7 @@ function watch(page, problems, downloads) {
     problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
   });
   page.on("response", (r) => {
-    if (r.status() >= 400 && !r.request().headers()["x-e2e-expect-error"]) problems.push(`HTTP ${r.status()}: ${r.url()}`);
+    if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
   });
 }
 

@@ -6,8 +6,8 @@ package rowstest
 
 import (
 	"bytes"
-	_ "embed"
 	"context"
+	_ "embed"
 	"encoding/csv"
 	"fmt"
 	"io"

@@ -1,0 +1,5 @@
+//go:build !race
+
+package tabular_test
+
+const raceEnabled = false
