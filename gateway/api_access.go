@@ -375,22 +375,23 @@ func (s *Server) handleDatasetVerify(c *fiber.Ctx) error {
 }
 
 // accessRoutes registers applications, keys and usage under api (/api/v1),
-// authenticated with personal access tokens.
-func accessRoutes(api fiber.Router, svc *portal.Service) {
+// authenticated with personal access tokens; pre runs before each.
+func accessRoutes(api fiber.Router, svc *portal.Service, pre ...fiber.Handler) {
 	h := &accessAPI{svc: svc}
 	auth := (&portalAPI{svc: svc}).authenticate
-	api.Post("/applications", auth, h.handleApply)
-	api.Get("/applications", auth, h.handleApplications)
-	api.Get("/applications/queue", auth, h.handleQueue)
-	api.Get("/applications/:aid", auth, h.handleApplication)
-	api.Post("/applications/:aid/decision", auth, h.handleDecide)
-	api.Post("/applications/:aid/withdraw", auth, h.handleWithdraw)
-	api.Post("/applications/:aid/revoke", auth, h.handleRevoke)
-	api.Get("/keys", auth, h.handleKeys)
-	api.Post("/keys", auth, h.handleKeyCreate)
-	api.Post("/keys/:kid/rotate", auth, h.handleKeyRotate)
-	api.Delete("/keys/:kid", auth, h.handleKeyRevoke)
-	api.Get("/me/usage", auth, h.handleUsage)
+	r := func(hs ...fiber.Handler) []fiber.Handler { return append(slices.Clone(pre), append([]fiber.Handler{auth}, hs...)...) }
+	api.Post("/applications", r(h.handleApply)...)
+	api.Get("/applications", r(h.handleApplications)...)
+	api.Get("/applications/queue", r(h.handleQueue)...)
+	api.Get("/applications/:aid", r(h.handleApplication)...)
+	api.Post("/applications/:aid/decision", r(h.handleDecide)...)
+	api.Post("/applications/:aid/withdraw", r(h.handleWithdraw)...)
+	api.Post("/applications/:aid/revoke", r(h.handleRevoke)...)
+	api.Get("/keys", r(h.handleKeys)...)
+	api.Post("/keys", r(h.handleKeyCreate)...)
+	api.Post("/keys/:kid/rotate", r(h.handleKeyRotate)...)
+	api.Delete("/keys/:kid", r(h.handleKeyRevoke)...)
+	api.Get("/me/usage", r(h.handleUsage)...)
 }
 
 type accessAPI struct{ svc *portal.Service }
@@ -456,10 +457,8 @@ type reasonBody struct {
 
 func (h *accessAPI) handleWithdraw(c *fiber.Ctx) error {
 	var in reasonBody
-	if len(c.Body()) > 0 {
-		if err := decodeBody(c, &in); err != nil {
-			return err
-		}
+	if err := decodeOptionalBody(c, &in); err != nil {
+		return err
 	}
 	v, err := h.svc.Withdraw(c.UserContext(), UserOf(c), c.Params("aid"), in.Reason)
 	if err != nil {
@@ -542,4 +541,75 @@ func (h *accessAPI) handleUsage(c *fiber.Ctx) error {
 		return err
 	}
 	return sendJSON(c, fiber.StatusOK, fiber.Map{"items": u, "total": len(u)})
+}
+
+// grantShape is what a bulk grant lets a download carry: the granted
+// columns, in the version's order, masked. It is computed while the
+// request is live because conversions stream after the handler returned.
+type grantShape struct {
+	svc  *portal.Service
+	g    *datasets.Grant
+	keep []int
+	cols []datasets.Column // output columns, masked ones retyped as text
+}
+
+// shapeFor returns the shape of the request's grant over cols, or nil when
+// the request carries no grant (an open entry).
+func (k *KeyAuthorizer) shapeFor(c *fiber.Ctx, cols []datasets.Column) *grantShape {
+	a, ok := c.Locals(localAccess).(*access)
+	if !ok || a.grant == nil {
+		return nil
+	}
+	sh := &grantShape{svc: k.svc, g: a.grant}
+	var kept []datasets.Column
+	for i, col := range cols {
+		if slices.Contains(a.grant.Fields, col.Name) {
+			sh.keep = append(sh.keep, i)
+			kept = append(kept, col)
+		}
+	}
+	sh.cols = portal.MaskedColumns(a.grant, kept)
+	return sh
+}
+
+// whole reports whether the shape is the identity: every column granted and
+// none masked, so the original file reveals nothing beyond the grant. A
+// version without columns (not tabular) is whole when nothing is masked.
+func (sh *grantShape) whole(cols []datasets.Column) bool {
+	if len(sh.keep) != len(cols) {
+		return false
+	}
+	for _, r := range sh.g.Masks {
+		if r != datasets.MaskNone {
+			return false
+		}
+	}
+	return true
+}
+
+// source wraps src so that every row leaves shaped.
+func (sh *grantShape) source(src datasets.RowSource) datasets.RowSource {
+	return shapedSource{sh: sh, src: src}
+}
+
+type shapedSource struct {
+	sh  *grantShape
+	src datasets.RowSource
+}
+
+func (s shapedSource) Next() ([]any, error) {
+	row, err := s.src.Next()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, len(s.sh.keep))
+	for j, i := range s.sh.keep {
+		if i < len(row) {
+			out[j] = row[i]
+		}
+	}
+	rows := [][]any{out}
+	// MaskRows matches columns by name, so it gets the unretyped names.
+	s.sh.svc.MaskRows(s.sh.g, s.sh.cols, rows)
+	return rows[0], nil
 }

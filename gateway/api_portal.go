@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,30 +22,31 @@ import (
 const localUser = "user"
 
 // portalRoutes registers the accounts, open-list and opening-review API
-// under api (the /api/v1 group).
-func portalRoutes(api fiber.Router, svc *portal.Service) {
+// under api (the /api/v1 group); pre (the rate limit) runs before each.
+func portalRoutes(api fiber.Router, svc *portal.Service, pre ...fiber.Handler) {
 	h := &portalAPI{svc: svc}
 	auth := h.authenticate
-	api.Post("/register", h.handleRegister)
-	api.Post("/login", h.handleLogin)
-	api.Get("/me", auth, h.handleMe)
-	api.Get("/me/tokens", auth, h.handleTokenList)
-	api.Post("/me/tokens", auth, h.handleTokenCreate)
-	api.Delete("/me/tokens/:tid", auth, h.handleTokenRevoke)
+	r := func(hs ...fiber.Handler) []fiber.Handler { return append(slices.Clone(pre), hs...) }
+	api.Post("/register", r(h.handleRegister)...)
+	api.Post("/login", r(h.handleLogin)...)
+	api.Get("/me", r(auth, h.handleMe)...)
+	api.Get("/me/tokens", r(auth, h.handleTokenList)...)
+	api.Post("/me/tokens", r(auth, h.handleTokenCreate)...)
+	api.Delete("/me/tokens/:tid", r(auth, h.handleTokenRevoke)...)
 
-	api.Get("/agencies/:id/open-list", h.handleOpenListGet)
-	api.Post("/agencies/:id/open-list", auth, h.handleEntryCreate)
-	api.Post("/agencies/:id/open-list/import", auth, h.handleOpenListImport)
-	api.Get("/agencies/:id/entries", auth, h.handleAgencyEntries)
-	api.Get("/agencies/:id/overdue", h.handleOverdue)
+	api.Get("/agencies/:id/open-list", r(h.handleOpenListGet)...)
+	api.Post("/agencies/:id/open-list", r(auth, h.handleEntryCreate)...)
+	api.Post("/agencies/:id/open-list/import", r(auth, h.handleOpenListImport)...)
+	api.Get("/agencies/:id/entries", r(auth, h.handleAgencyEntries)...)
+	api.Get("/agencies/:id/overdue", r(h.handleOverdue)...)
 
-	api.Patch("/datasets/:id", auth, h.handleEntryUpdate)
-	api.Post("/datasets/:id/withdraw", auth, h.handleEntryWithdraw)
-	api.Post("/datasets/:id/submit", auth, h.handleEntrySubmit)
-	api.Post("/datasets/:id/review", auth, h.handleEntryReview)
-	api.Get("/datasets/:id/history", auth, h.handleEntryHistory)
-	api.Post("/datasets/:id/versions", auth, h.handleVersionUpload)
-	api.Get("/reviews/entries", auth, h.handleEntryReviewQueue)
+	api.Patch("/datasets/:id", r(auth, h.handleEntryUpdate)...)
+	api.Post("/datasets/:id/withdraw", r(auth, h.handleEntryWithdraw)...)
+	api.Post("/datasets/:id/submit", r(auth, h.handleEntrySubmit)...)
+	api.Post("/datasets/:id/review", r(auth, h.handleEntryReview)...)
+	api.Get("/datasets/:id/history", r(auth, h.handleEntryHistory)...)
+	api.Post("/datasets/:id/versions", r(auth, h.handleVersionUpload)...)
+	api.Get("/reviews/entries", r(auth, h.handleEntryReviewQueue)...)
 }
 
 type portalAPI struct{ svc *portal.Service }
@@ -78,12 +80,48 @@ func UserOf(c *fiber.Ctx) *datasets.User {
 // decodeBody reads a JSON request body into v, refusing unknown fields so
 // that a misspelt field is an error instead of being silently ignored.
 func decodeBody(c *fiber.Ctx, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(c.Body()))
+	b, err := jsonBody(c)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return datasets.Wrap(err, datasets.EINVALID, "the body is not the JSON expected: %s", clipErr(err))
 	}
 	return nil
+}
+
+// maxJSONBody bounds a JSON request body. With StreamRequestBody a large
+// body arrives as a stream, and c.Body() would read all of it into memory.
+const maxJSONBody = 1 << 20
+
+// jsonBody reads the request body up to maxJSONBody and leaves it in place,
+// so c.Body() answers from memory afterwards.
+func jsonBody(c *fiber.Ctx) ([]byte, error) {
+	s := c.Context().RequestBodyStream()
+	if s == nil {
+		return c.Body(), nil
+	}
+	b, err := io.ReadAll(io.LimitReader(s, maxJSONBody+1))
+	if err != nil {
+		return nil, datasets.Wrap(err, datasets.EINVALID, "reading the body failed")
+	}
+	if len(b) > maxJSONBody {
+		c.Context().SetConnectionClose() // the rest is unread
+		return nil, datasets.Errorf(datasets.ETOOLARGE, "a JSON body may have at most %d bytes", maxJSONBody)
+	}
+	c.Request().SetBody(b)
+	return b, nil
+}
+
+// decodeOptionalBody is decodeBody for bodies that may be left out.
+func decodeOptionalBody(c *fiber.Ctx, v any) error {
+	b, err := jsonBody(c)
+	if err != nil || len(b) == 0 {
+		return err
+	}
+	return decodeBody(c, v)
 }
 
 func clipErr(err error) string {
@@ -151,10 +189,8 @@ func (h *portalAPI) handleTokenCreate(c *fiber.Ctx) error {
 		Name          string `json:"name"`
 		ExpiresInDays int    `json:"expires_in_days"`
 	}
-	if len(c.Body()) > 0 {
-		if err := decodeBody(c, &in); err != nil {
-			return err
-		}
+	if err := decodeOptionalBody(c, &in); err != nil {
+		return err
 	}
 	if in.ExpiresInDays < 0 || in.ExpiresInDays > 366 {
 		return datasets.Errorf(datasets.EINVALID, "expires_in_days must be between 1 and 366")
@@ -252,10 +288,8 @@ func (h *portalAPI) handleEntryWithdraw(c *fiber.Ctx) error {
 	var in struct {
 		Reason string `json:"reason"`
 	}
-	if len(c.Body()) > 0 {
-		if err := decodeBody(c, &in); err != nil {
-			return err
-		}
+	if err := decodeOptionalBody(c, &in); err != nil {
+		return err
 	}
 	d, err := h.svc.WithdrawEntry(c.UserContext(), UserOf(c), c.Params("id"), in.Reason)
 	if err != nil {

@@ -78,10 +78,15 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-func (s *Server) serveConverted(c *fiber.Ctx, d *datasets.Dataset, v *datasets.Version, conv conversion, bom bool) error {
+// serveConverted streams v converted; a non-nil shape (a bulk grant)
+// narrows and masks every row, and makes the tag the grant's own.
+func (s *Server) serveConverted(c *fiber.Ctx, d *datasets.Dataset, v *datasets.Version, conv conversion, bom bool, shape *grantShape) error {
 	tag := conv.ext[1:]
 	if bom {
 		tag += "-bom"
+	}
+	if shape != nil {
+		tag += "-" + shape.g.ID
 	}
 	// The conversion of an immutable version is itself immutable, so it can
 	// be validated like the original, with the format in the tag.
@@ -104,12 +109,20 @@ func (s *Server) serveConverted(c *fiber.Ctx, d *datasets.Dataset, v *datasets.V
 	}
 	s.countUse(d.ID, 1, 0)
 	cols, table, id, reqID := columnsOf(v), v.RowTable, d.ID, requestID(c)
+	outCols := cols
+	if shape != nil {
+		outCols = shape.cols
+	}
 	route := c.Route().Path
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 		defer cancel()
 		cw := &countingWriter{w: w}
-		err := conv.write(cw, cols, &rowPager{ctx: ctx, rows: s.d.Rows, table: table, cols: cols}, bom)
+		var src datasets.RowSource = &rowPager{ctx: ctx, rows: s.d.Rows, table: table, cols: cols}
+		if shape != nil {
+			src = shape.source(src)
+		}
+		err := conv.write(cw, outCols, src, bom)
 		if err == nil {
 			err = w.Flush()
 		}

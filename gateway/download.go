@@ -46,13 +46,29 @@ func (s *Server) handleDatasetDownload(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// A bulk grant narrows and masks what leaves: conversions are shaped
+	// row by row, and the original file, which cannot be, is served only
+	// when the grant covers it whole.
+	var shape *grantShape
+	if d.OpenClass == datasets.Conditional {
+		if sh, ok := s.d.Authorizer.(interface {
+			shapeFor(*fiber.Ctx, []datasets.Column) *grantShape
+		}); ok {
+			shape = sh.shapeFor(c, columnsOf(v))
+		}
+		defer c.Set(fiber.HeaderCacheControl, "private, no-store")
+	}
 	if format == "original" {
+		if shape != nil && !shape.whole(columnsOf(v)) {
+			return datasets.Errorf(datasets.EFORBIDDEN,
+				"this key's grant limits or masks fields, which the original file cannot show: ask for format=csv, json, ndjson or xlsx")
+		}
 		return s.serveOriginal(c, d, v)
 	}
 	if !v.Tabular() {
 		return datasets.Errorf(datasets.EINVALID, "version %d of %s is not tabular: only format=original is available", v.Number, d.Slug)
 	}
-	return s.serveConverted(c, d, v, conv, bom && format == "csv")
+	return s.serveConverted(c, d, v, conv, bom && format == "csv", shape)
 }
 
 func versionTime(v *datasets.Version) time.Time {

@@ -108,6 +108,11 @@ func (s *Server) handleDatasetRecords(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// Narrow and mask before anything is encoded (JSON, CSV, NDJSON and the
+	// cursor alike), so no output path can see the stored values.
+	if pf, ok := s.d.Authorizer.(PageFilter); ok && d.OpenClass == datasets.Conditional {
+		pf.FilterPage(c, &page)
+	}
 	s.countUse(d.ID, 0, 1)
 	next := ""
 	if page.Next != nil {

@@ -7,6 +7,10 @@ import (
 // routes is the gateway's one route table. Each public route sits behind
 // the rate limit of its group; health, readiness and metrics do not, so that
 // probes and scrapers are never refused.
+//
+// fiber matches in registration order and a :param never spans a slash, so
+// /datasets/:id cannot take /datasets/:id/history; the fixed segments
+// (/applications/queue) still come before their :param siblings.
 func (s *Server) routes() {
 	a := s.app
 	a.Use(s.observe)
@@ -17,6 +21,15 @@ func (s *Server) routes() {
 
 	def, search := s.limit(GroupDefault), s.limit(GroupSearch)
 	records, downloads := s.limit(GroupRecords), s.limit(GroupDownloads)
+	// The audit middleware wraps every route that serves conditional data,
+	// so each admitted use is recorded with its final status and rows.
+	var audit []fiber.Handler
+	if ka, ok := s.d.Authorizer.(*KeyAuthorizer); ok {
+		audit = []fiber.Handler{ka.AuditMiddleware()}
+	}
+	with := func(first fiber.Handler, h fiber.Handler) []fiber.Handler {
+		return append(append([]fiber.Handler{first}, audit...), h)
+	}
 
 	a.Get("/docs", def, s.handleDocs)
 	a.Get("/docs/assets/:file", def, s.handleDocsAsset)
@@ -27,12 +40,18 @@ func (s *Server) routes() {
 	v1.Get("/datasets", search, s.handleDatasetList)
 	v1.Get("/datasets/:id", def, s.handleDatasetGet)
 	v1.Get("/datasets/:id/versions", def, s.handleDatasetVersions)
-	v1.Get("/datasets/:id/download", downloads, s.handleDatasetDownload)
-	v1.Get("/datasets/:id/records", records, s.handleDatasetRecords)
+	v1.Get("/datasets/:id/download", with(downloads, s.handleDatasetDownload)...)
+	v1.Get("/datasets/:id/records", with(records, s.handleDatasetRecords)...)
+	v1.Post("/datasets/:id/verify", with(records, s.handleDatasetVerify)...)
 	v1.Get("/datasets/:id/openapi.json", def, s.handleDatasetOpenAPI)
 	v1.Get("/agencies", def, s.handleAgencyList)
 	v1.Get("/agencies/:id", def, s.handleAgencyGet)
 	v1.Get("/suggest", search, s.handleSuggest)
+
+	if s.d.Portal != nil {
+		portalRoutes(v1, s.d.Portal, def)
+		accessRoutes(v1, s.d.Portal, def)
+	}
 }
 
 // NotFound answers every request no route took with a problem document.

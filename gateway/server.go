@@ -14,6 +14,7 @@ import (
 
 	"kaifang/datasets"
 	"kaifang/openapi"
+	"kaifang/portal"
 )
 
 // Authorizer decides whether the caller of a request may use a conditional
@@ -44,7 +45,11 @@ type Deps struct {
 	// the blob store can make one (datasets.Presigner).
 	PresignDownloads bool
 	// Authorizer admits callers to conditional entries; nil = anonymous only.
+	// A *KeyAuthorizer also masks records and downloads and audits each use.
 	Authorizer Authorizer
+	// Portal serves the accounts, open-list, application and key APIs; nil
+	// leaves them unmounted (a read-only gateway).
+	Portal  *portal.Service
 	Version    string
 }
 
@@ -96,7 +101,9 @@ func New(d Deps) (*Server, error) {
 		AppName:               "kaifang",
 		ErrorHandler:          s.errorHandler,
 		DisableStartupMessage: true,
-		// Downloads are streamed; fasthttp must not collect them in memory.
+		// Version uploads and list imports are streamed to disk; fasthttp
+		// must not collect a whole file in memory. Small JSON bodies still
+		// arrive whole through c.Body(), which drains the stream.
 		StreamRequestBody: true,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       120 * time.Second,

@@ -149,3 +149,21 @@ func FuzzSafeNext(f *testing.F) {
 		}
 	})
 }
+
+func TestAllPeriods(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		labels []string
+		want   bool
+	}{
+		{"months", []string{"2021-01", "2021-12"}, true},
+		{"chinese years", []string{"2024年", "2015年"}, true},
+		{"districts", []string{"思明區", "2021-01"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := allPeriods(tc.labels); got != tc.want {
+				t.Errorf("allPeriods(%v) = %v", tc.labels, got)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -191,6 +192,11 @@ func (s *site) chartOver(ctx context.Context, v *datasets.Version, cols []datase
 	if len(order) < 2 {
 		return nil, nil
 	}
+	if kind == "bar" && allPeriods(order) {
+		// Text like 2021-01 or 2021年 is a period: keep time order.
+		sort.Strings(order)
+		kind = "line"
+	}
 	if kind == "bar" {
 		sort.SliceStable(order, func(i, j int) bool { return sums[order[i]] > sums[order[j]] })
 		order = order[:min(len(order), 20)]
@@ -249,3 +255,14 @@ func jsonLD(d *datasets.Dataset, base string, dls []downloadLink) map[string]any
 var mediaTypes = map[string]string{"csv": "text/csv", "json": "application/json", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+var periodRE = regexp.MustCompile(`^\d{4}([-/.年]\d{1,2}月?)?$|^\d{4}年$`)
+
+func allPeriods(labels []string) bool {
+	for _, l := range labels {
+		if !periodRE.MatchString(l) {
+			return false
+		}
+	}
+	return true
+}

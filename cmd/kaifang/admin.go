@@ -105,13 +105,22 @@ func progressBar(e *env, last time.Time, done, total int) time.Time {
 	return time.Now()
 }
 
+// wantAction checks that a command with one action (users add, tokens
+// create, audit verify) was given it, and prints the usage otherwise.
+func wantAction(e *env, args []string, cmd, action, flags string) error {
+	if len(args) > 0 && args[0] == action {
+		return nil
+	}
+	fmt.Fprintf(e.stderr, "Usage: kaifang %s %s %s\n", cmd, action, flags)
+	if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
+		return flag.ErrHelp
+	}
+	return fmt.Errorf("%s: unknown or missing action (want %q)", cmd, action)
+}
+
 func cmdUsers(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 || args[0] != "add" {
-		fmt.Fprintln(e.stderr, "Usage: kaifang users add --role admin|publisher|reviewer|developer [--agency SLUG] --email E --password P [--name N]")
-		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
-			return flag.ErrHelp
-		}
-		return fmt.Errorf("users: unknown or missing action")
+	if err := wantAction(e, args, "users", "add", "--role admin|publisher|reviewer|developer [--agency SLUG] --email E --password P [--name N]"); err != nil {
+		return err
 	}
 	var role, agency, email, password, name string
 	cfg, _, err := parseConfig(e, "users", args[1:], func(fs *flag.FlagSet) {
@@ -141,12 +150,8 @@ func cmdUsers(ctx context.Context, e *env, args []string) error {
 }
 
 func cmdTokens(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 || args[0] != "create" {
-		fmt.Fprintln(e.stderr, "Usage: kaifang tokens create --email E [--name N] [--ttl 720h]")
-		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
-			return flag.ErrHelp
-		}
-		return fmt.Errorf("tokens: unknown or missing action")
+	if err := wantAction(e, args, "tokens", "create", "--email E [--name N] [--ttl 720h]"); err != nil {
+		return err
 	}
 	var email, name string
 	var ttl time.Duration
@@ -179,12 +184,8 @@ func cmdTokens(ctx context.Context, e *env, args []string) error {
 }
 
 func cmdAudit(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 || args[0] != "verify" {
-		fmt.Fprintln(e.stderr, "Usage: kaifang audit verify")
-		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
-			return flag.ErrHelp
-		}
-		return fmt.Errorf("audit: unknown or missing action")
+	if err := wantAction(e, args, "audit", "verify", ""); err != nil {
+		return err
 	}
 	cfg, _, err := parseConfig(e, "audit", args[1:], nil)
 	if err != nil {

@@ -30,6 +30,8 @@ type Config struct {
 	LogFormat      string
 	LogLevel       string
 	PresignDL      bool
+	SecureCookies  bool
+	Calendar       string
 	AdminEmail     string
 	AdminPassword  string
 }
@@ -62,6 +64,7 @@ func (c *Config) options() []option {
 			def: func(*Config) string { return "" }},
 		{name: "log-format", env: "KAIFANG_LOG_FORMAT", usage: "log format: text or json", ptr: &c.LogFormat, def: func(*Config) string { return "text" }},
 		{name: "log-level", env: "KAIFANG_LOG_LEVEL", usage: "log level: debug, info, warn, error", ptr: &c.LogLevel, def: func(*Config) string { return "info" }},
+		{name: "calendar", env: "KAIFANG_CALENDAR", usage: "directory of YEAR.json working-day calendars overriding the built-in 2026 and 2027", ptr: &c.Calendar, def: func(*Config) string { return "" }},
 		{name: "admin-email", env: "KAIFANG_ADMIN_EMAIL", usage: "create this admin account at start if it does not exist", ptr: &c.AdminEmail, def: func(*Config) string { return "" }},
 		{name: "admin-password", env: "KAIFANG_ADMIN_PASSWORD", usage: "password of the admin created at start", ptr: &c.AdminPassword, secret: true, def: func(*Config) string { return "" }},
 	}
@@ -73,6 +76,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) (maxUpload, presign *string) {
 		fs.StringVar(o.ptr, o.name, "", o.usage+" (env "+o.env+")")
 	}
 	maxUpload = fs.String("max-upload", "", "largest file accepted, e.g. 2GiB (env KAIFANG_MAX_UPLOAD; default 2GiB)")
+	fs.BoolVar(&c.SecureCookies, "secure-cookies", false, "mark session cookies Secure (set when served over HTTPS; env KAIFANG_SECURE_COOKIES)")
 	presign = fs.String("presign-downloads", "", "on S3, redirect downloads to presigned URLs: true/false (env KAIFANG_PRESIGN_DOWNLOADS)")
 	return
 }
@@ -145,6 +149,13 @@ func (c *Config) resolve(getenv func(string) string, maxUpload, presign string) 
 			bad("presign-downloads", "KAIFANG_PRESIGN_DOWNLOADS", "%q is not true or false", presign)
 		}
 		c.PresignDL = b
+	}
+	if v := getenv("KAIFANG_SECURE_COOKIES"); v != "" && !c.SecureCookies {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad("secure-cookies", "KAIFANG_SECURE_COOKIES", "%q is not true or false", v)
+		}
+		c.SecureCookies = b
 	}
 	for _, p := range splitList(c.TrustedProxies) {
 		if net.ParseIP(p) == nil {

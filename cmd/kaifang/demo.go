@@ -21,11 +21,15 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return serve(ctx, e, cfg, func(ctx context.Context, st *stores, log *slog.Logger) error {
-		n, err := loadDemo(ctx, st, log)
+		n, err := loadDemo(ctx, st, cfg.Secret, log)
 		if err != nil {
 			return fmt.Errorf("loading the demo catalogue: %w", err)
 		}
-		fmt.Fprintf(e.stdout, "Demo catalogue ready: %d public entries.\n", n)
+		fmt.Fprintf(e.stdout, "Demo catalogue ready: %d public entries.\nDemo accounts (password %s):", n, demoPassword)
+		for _, u := range demoUsers {
+			fmt.Fprintf(e.stdout, " %s (%s)", u.email, u.role)
+		}
+		fmt.Fprintln(e.stdout)
 		return nil
 	})
 }
@@ -33,7 +37,7 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 // loadDemo creates what is missing of the demo catalogue and leaves what
 // exists alone, so that running it again duplicates nothing. It returns the
 // number of public entries.
-func loadDemo(ctx context.Context, st *stores, log *slog.Logger) (int, error) {
+func loadDemo(ctx context.Context, st *stores, secret string, log *slog.Logger) (int, error) {
 	agencies := map[string]*datasets.Agency{}
 	for _, da := range demoAgencies {
 		a, err := st.db.Agency(ctx, da.slug)
@@ -46,7 +50,15 @@ func loadDemo(ctx context.Context, st *stores, log *slog.Logger) (int, error) {
 		}
 		agencies[da.slug] = a
 	}
-	svc := &portal.Service{Catalog: st.db, Rows: st.db, Blobs: st.blobs, Logger: log}
+	svc := &portal.Service{Catalog: st.db, Rows: st.db, Blobs: st.blobs, Accounts: st.db, Access: st.db, Calendar: portal.DefaultCalendar(), Secret: []byte(secret), Logger: log}
+	for _, u := range demoUsers {
+		if _, err := svc.UserByEmail(ctx, u.email); err == nil {
+			continue
+		}
+		if _, err := svc.AddUser(ctx, u.role, u.agency, u.email, u.name, demoPassword); err != nil {
+			return 0, fmt.Errorf("demo user %s: %w", u.email, err)
+		}
+	}
 	for _, de := range demoEntries {
 		if err := loadDemoEntry(ctx, st, svc, agencies[de.agency], de, log); err != nil {
 			return 0, fmt.Errorf("entry %s: %w", de.slug, err)
@@ -131,6 +143,20 @@ func loadDemoEntry(ctx context.Context, st *stores, svc *portal.Service, a *data
 		return st.db.UpdateDataset(ctx, d, datasets.Change{Actor: "system", Action: "submit", Summary: "提交開放審查"})
 	}
 	return nil
+}
+
+// demoPassword is the password of every demo account: the demo is for
+// trying the platform on one's own machine, never for production.
+const demoPassword = "kaifang-demo-2026"
+
+var demoUsers = []struct {
+	role                datasets.Role
+	agency, email, name string
+}{
+	{datasets.RoleAdmin, "", "admin@demo.kaifang.local", "數據主管部門管理員"},
+	{datasets.RolePublisher, "xm-hrss", "publisher@demo.kaifang.local", "人社局數據專員"},
+	{datasets.RoleReviewer, "xm-hrss", "reviewer@demo.kaifang.local", "人社局審核人"},
+	{datasets.RoleDeveloper, "", "developer@demo.kaifang.local", "示範開發者"},
 }
 
 // demoFile returns the name and bytes of a real demo file or a generated one.

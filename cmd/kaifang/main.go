@@ -43,16 +43,16 @@ type env struct {
 	onListen func(addr string)
 }
 
-var commands map[string]command
+// commands is filled by init functions (a literal would make an
+// initialisation cycle: the commands print their own usage from it).
+var commands = map[string]command{}
 
 func init() {
-	commands = map[string]command{
-		"serve":   {"run the portal and the gateway", cmdServe},
-		"demo":    {"load the demo catalogue into the data directory, then serve", cmdDemo},
-		"migrate": {"apply the database migrations and list them", cmdMigrate},
-		"reindex": {"rebuild the search index from the catalogue", cmdReindex},
-		"version": {"print the version", cmdVersion},
-	}
+	commands["serve"] = command{"run the portal and the gateway", cmdServe}
+	commands["demo"] = command{"load the demo catalogue into the data directory, then serve", cmdDemo}
+	commands["migrate"] = command{"apply the database migrations and list them", cmdMigrate}
+	commands["reindex"] = command{"rebuild the search index from the catalogue", cmdReindex}
+	commands["version"] = command{"print the version", cmdVersion}
 }
 
 // Run is the whole program; main only adds the process around it, so that

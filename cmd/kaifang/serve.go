@@ -16,6 +16,10 @@ import (
 	"kaifang/datasets/search"
 	"kaifang/datasets/sqlstore"
 	"kaifang/gateway"
+	"kaifang/portal"
+	"kaifang/web"
+
+	"github.com/ulule/limiter/v3/drivers/store/memory"
 )
 
 // stores is every backend one process talks to.
@@ -96,17 +100,21 @@ func serve(ctx context.Context, e *env, cfg *Config, before func(context.Context
 	go func() { defer wg.Done(); st.indexer.Run(idxCtx, time.Second) }()
 	defer func() { stopIdx(); wg.Wait() }()
 
+	svc, err := newPortalFor(ctx, cfg, st, log)
+	if err != nil {
+		return err
+	}
 	limits, err := gateway.ParseLimits(cfg.RateLimits)
 	if err != nil {
 		return fmt.Errorf("--rate-limits / KAIFANG_RATE_LIMITS: %w", err)
 	}
 	deps := gateway.Deps{
 		Catalog: st.db, Rows: st.db, Blobs: st.blobs, Index: st.index,
-		Logger:         log,
-		Limits:         limits,
-		TrustedProxies: splitList(cfg.TrustedProxies),
+		Logger:           log,
+		Limits:           limits,
+		TrustedProxies:   splitList(cfg.TrustedProxies),
 		PresignDownloads: cfg.PresignDL,
-		Version:        version,
+		Version:          version,
 		Checks: map[string]func(context.Context) error{
 			"database": st.db.Ping,
 			"blobs":    st.blobs.Ping,
@@ -125,6 +133,7 @@ func serve(ctx context.Context, e *env, cfg *Config, before func(context.Context
 			},
 		},
 	}
+	deps.RateStore = memory.NewStore()
 	if strings.HasPrefix(cfg.RateStore, "redis://") {
 		rs, err := gateway.RedisStore(cfg.RateStore)
 		if err != nil {
@@ -132,10 +141,23 @@ func serve(ctx context.Context, e *env, cfg *Config, before func(context.Context
 		}
 		deps.RateStore = rs
 	}
+	// Per-key limits share the anonymous limits' store, so that with Redis
+	// they hold across every gateway process.
+	deps.Authorizer = gateway.NewKeyAuthorizer(svc, deps.RateStore)
+	deps.Portal = svc
 	srv, err := gateway.New(deps)
 	if err != nil {
 		return err
 	}
+	// The web pages live on the same app as the API; the catch-all 404
+	// goes last so that it answers only what neither knows.
+	if err := web.Register(srv.App(), web.Deps{
+		Catalog: st.db, Rows: st.db, Index: st.index, Portal: svc, Logger: log,
+		Secret: []byte(cfg.Secret), SecureCookies: cfg.SecureCookies,
+	}); err != nil {
+		return err
+	}
+	srv.App().Use(srv.NotFound())
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
@@ -163,6 +185,29 @@ func serve(ctx context.Context, e *env, cfg *Config, before func(context.Context
 	}
 	<-errc
 	return nil
+}
+
+// newPortalFor builds the portal over the open stores and creates the first
+// admin from the configuration when asked.
+func newPortalFor(ctx context.Context, cfg *Config, st *stores, log *slog.Logger) (*portal.Service, error) {
+	svc := newPortal(cfg, st.db, st.blobs)
+	svc.Logger = log
+	if cfg.Calendar != "" {
+		cal := portal.NewCalendar()
+		if err := cal.LoadDir(cfg.Calendar); err != nil {
+			return nil, fmt.Errorf("--calendar / KAIFANG_CALENDAR: %w", err)
+		}
+		svc.Calendar = cal
+	}
+	for _, w := range svc.Calendar.Warnings(time.Now()) {
+		log.Warn("working-day calendar", "warning", w)
+	}
+	if cfg.AdminEmail != "" {
+		if _, err := svc.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword); err != nil {
+			return nil, fmt.Errorf("creating the admin from KAIFANG_ADMIN_EMAIL: %w", err)
+		}
+	}
+	return svc, nil
 }
 
 func cmdMigrate(ctx context.Context, e *env, args []string) error {

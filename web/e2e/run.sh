@@ -14,6 +14,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Pages are Chinese: without a CJK font the screenshots show empty boxes.
+if command -v fc-list >/dev/null && [ -z "$(fc-list :lang=zh 2>/dev/null)" ] && [ "$(id -u)" = 0 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null 2>&1 || echo "warning: no CJK font for the screenshots"
+fi
+
 # shellcheck disable=SC2086
 go build ${KAIFANG_E2E_GOFLAGS:-} -o "$work/kaifang" ./cmd/kaifang
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

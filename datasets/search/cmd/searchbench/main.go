@@ -39,6 +39,7 @@ func main() {
 	q := flag.Int("q", 2000, "queries to time")
 	dir := flag.String("dir", "", "index directory (default: a temporary one, removed after)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the query phase here")
+	reuse := flag.Bool("reuse", false, "with -dir: time queries on the index already there")
 	flag.Parse()
 	if *dir == "" {
 		d, err := os.MkdirTemp("", "searchbench")
@@ -57,6 +58,9 @@ func main() {
 	rng := rand.New(rand.NewPCG(1, 2))
 
 	start, cpu0 := time.Now(), cpuTime()
+	if *reuse {
+		*n = 0
+	}
 	const batch = 1000
 	buf := make([]datasets.Dataset, 0, batch)
 	for i := range *n {
@@ -69,6 +73,10 @@ func main() {
 		}
 	}
 	took, cpu := time.Since(start), cpuTime()-cpu0
+	if *reuse {
+		c, _ := idx.DocCount()
+		fmt.Printf("reusing index of %d entries\n", c)
+	}
 	fmt.Printf("indexed %d entries in %s wall, %s CPU (%.0f entries/CPU-second), index size %.1f MiB\n", *n, took.Round(time.Millisecond), cpu.Round(time.Millisecond), float64(*n)/cpu.Seconds(), float64(dirSize(*dir))/(1<<20))
 
 	// Warm up once so the first query's segment loading is not counted.
