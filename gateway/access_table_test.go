@@ -132,7 +132,7 @@ func MustAccessKeys(tb testing.TB, e *env, svc *portal.Service, cond, other *dat
 // route is one gateway data route of the table.
 type route struct {
 	name, method, path, body string // path after /api/v1/datasets/{slug}
-	data                         bool   // serves rows (or answers about them): needs a grant on conditional entries
+	data                     bool   // serves rows (or answers about them): needs a grant on conditional entries
 }
 
 var tableRoutes = []route{

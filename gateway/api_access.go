@@ -379,7 +379,9 @@ func (s *Server) handleDatasetVerify(c *fiber.Ctx) error {
 func accessRoutes(api fiber.Router, svc *portal.Service, pre ...fiber.Handler) {
 	h := &accessAPI{svc: svc}
 	auth := (&portalAPI{svc: svc}).authenticate
-	r := func(hs ...fiber.Handler) []fiber.Handler { return append(slices.Clone(pre), append([]fiber.Handler{auth}, hs...)...) }
+	r := func(hs ...fiber.Handler) []fiber.Handler {
+		return append(slices.Clone(pre), append([]fiber.Handler{auth}, hs...)...)
+	}
 	api.Post("/applications", r(h.handleApply)...)
 	api.Get("/applications", r(h.handleApplications)...)
 	api.Get("/applications/queue", r(h.handleQueue)...)

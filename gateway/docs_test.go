@@ -2,10 +2,11 @@ package gateway
 
 import (
 	"encoding/json"
-	"kaifang/portal"
 	"regexp"
 	"strings"
 	"testing"
+
+	"kaifang/portal"
 )
 
 // Every route of the route table is in the gateway's OpenAPI document.

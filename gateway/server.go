@@ -50,7 +50,7 @@ type Deps struct {
 	// Portal serves the accounts, open-list, application and key APIs; nil
 	// leaves them unmounted (a read-only gateway).
 	Portal  *portal.Service
-	Version    string
+	Version string
 }
 
 // Server is one gateway process. It holds no state that another gateway

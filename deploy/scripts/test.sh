@@ -15,9 +15,11 @@ step() { echo; echo "==> $* ($(( $(date +%s) - t0 ))s)"; }
 
 step "services"
 bash deploy/scripts/services.sh start
+# Stop MinIO at the end only if this run started it.
+started_minio=
+curl -sf -o /dev/null http://127.0.0.1:9100/minio/health/live 2>/dev/null || started_minio=1
 bash deploy/scripts/minio.sh start
-started_minio=1
-cleanup() { [ -n "${started_minio:-}" ] && bash "$root/deploy/scripts/minio.sh" stop >/dev/null 2>&1 || true; }
+cleanup() { if [ -n "$started_minio" ]; then bash "$root/deploy/scripts/minio.sh" stop >/dev/null 2>&1 || true; fi; }
 trap cleanup EXIT
 eval "$(bash deploy/scripts/minio.sh env)"
 export KAIFANG_TEST_POSTGRES=${KAIFANG_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
