@@ -169,6 +169,30 @@ func TestDemoServesCatalogueAndLoadsOnce(t *testing.T) {
 	if aqi.CurrentVersion == nil || aqi.CurrentVersion.Rows != 84 {
 		t.Errorf("aqi-hourly current version = %+v, want 84 rows from the real file", aqi.CurrentVersion)
 	}
+	// The real CDC workbook (14,907 rows) keeps its medical institution codes
+	// as text, leading zeros and all; the GBK population table is decoded.
+	var cdc struct {
+		CurrentVersion *struct {
+			Rows int64 `json:"rows"`
+		} `json:"current_version"`
+		Fields []struct{ Name, Type string } `json:"fields"`
+	}
+	getJSON(t, s.base+"/api/v1/datasets/covid19-vaccine-clinics", &cdc)
+	if cdc.CurrentVersion == nil || cdc.CurrentVersion.Rows != 14907 {
+		t.Errorf("covid19-vaccine-clinics version = %+v, want 14907 rows", cdc.CurrentVersion)
+	}
+	for _, f := range cdc.Fields {
+		if f.Name == "醫事機構代碼" && f.Type != "text" {
+			t.Errorf("醫事機構代碼 typed %s, want text", f.Type)
+		}
+	}
+	var pop struct {
+		Records []map[string]any `json:"records"`
+	}
+	getJSON(t, s.base+"/api/v1/datasets/province-population-annual/records?limit=40", &pop)
+	if len(pop.Records) != 31 || pop.Records[0]["地区"] != "北京市" {
+		t.Errorf("GBK population table: %d records, first %v; want 31 starting with 北京市", len(pop.Records), pop.Records)
+	}
 	if len(versions) < 15 {
 		t.Errorf("%d entries have a file version, want at least 15", len(versions))
 	}
