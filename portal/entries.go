@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"regexp"
 	"slices"
 	"strings"
@@ -207,38 +206,13 @@ func (s *Service) UpdateEntry(ctx context.Context, actor *datasets.User, id stri
 	if err := d.Validate(); err != nil {
 		return nil, err
 	}
-	if changedFields(&before, d) == "" {
+	if datasets.Diff(&before, d) == "" {
 		return d, nil // nothing changed: no change record, no new date
 	}
 	if err := s.Catalog.UpdateDataset(ctx, d, datasets.Change{Actor: actor.ID, Action: "update", Summary: "entry edited"}); err != nil {
 		return nil, err
 	}
 	return d, nil
-}
-
-// changedFields is the JSON diff (field -> [old, new]) of the editable
-// fields, or "" when they are equal.
-func changedFields(old, new *datasets.Dataset) string {
-	pick := func(d *datasets.Dataset) map[string]any {
-		return map[string]any{"slug": d.Slug, "title": d.Title, "description": d.Description, "category": d.Category,
-			"open_class": d.OpenClass, "frequency": d.Frequency, "formats": nonNil(d.Formats), "tags": nonNil(d.Tags),
-			"fields": nonNil(d.Fields), "access_modes": nonNil(d.AccessModes), "legal_basis": d.LegalBasis,
-			"reason": d.Reason, "state": d.State, "license": d.License}
-	}
-	o, n := pick(old), pick(new)
-	out := map[string][2]json.RawMessage{}
-	for k := range o {
-		a, _ := json.Marshal(o[k])
-		b, _ := json.Marshal(n[k])
-		if string(a) != string(b) {
-			out[k] = [2]json.RawMessage{a, b}
-		}
-	}
-	if len(out) == 0 {
-		return ""
-	}
-	b, _ := json.Marshal(out)
-	return string(b)
 }
 
 func nonNil[T any](s []T) []T {

@@ -293,7 +293,7 @@ func (s *Service) applyRow(ctx context.Context, actor *datasets.User, p *planned
 		if d.License == "" {
 			d.License = old.License
 		}
-		if changedFields(old, &d) == "" {
+		if datasets.Diff(old, &d) == "" {
 			d = *old
 			res.Action = "unchanged"
 			rep.Unchanged++

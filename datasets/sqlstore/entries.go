@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -260,40 +259,6 @@ func (s *Store) record(ctx context.Context, tx *sql.Tx, id string, c datasets.Ch
 	return err
 }
 
-// editable is what UpdateDataset may change, in the shape of the change diff.
-func editable(d *datasets.Dataset) map[string]any {
-	return map[string]any{
-		"slug": d.Slug, "title": d.Title, "description": d.Description, "category": d.Category,
-		"open_class": d.OpenClass, "frequency": d.Frequency, "formats": d.Formats, "tags": d.Tags,
-		"fields": d.Fields, "access_modes": d.AccessModes, "legal_basis": d.LegalBasis,
-		"reason": d.Reason, "state": d.State, "license": d.License,
-	}
-}
-
-// diff returns a JSON object field -> [old, new] of the fields that differ.
-func diff(old, new *datasets.Dataset) string {
-	o, n := editable(old), editable(new)
-	out := map[string][2]json.RawMessage{}
-	for k := range o {
-		a, _ := json.Marshal(o[k])
-		b, _ := json.Marshal(n[k])
-		if string(a) == "null" {
-			a = []byte("[]")
-		}
-		if string(b) == "null" {
-			b = []byte("[]")
-		}
-		if string(a) != string(b) {
-			out[k] = [2]json.RawMessage{a, b}
-		}
-	}
-	if len(out) == 0 {
-		return ""
-	}
-	b, _ := json.Marshal(out)
-	return string(b)
-}
-
 // UpdateDataset replaces every editable field of the entry, appends c and
 // an outbox event in one transaction. c.Diff is computed when empty.
 func (s *Store) UpdateDataset(ctx context.Context, d *datasets.Dataset, c datasets.Change) error {
@@ -331,7 +296,7 @@ func (s *Store) UpdateDataset(ctx context.Context, d *datasets.Dataset, c datase
 			c.Action = "update"
 		}
 		if c.Diff == "" {
-			c.Diff = diff(old, d)
+			c.Diff = datasets.Diff(old, d)
 		}
 		if err := s.record(ctx, tx, d.ID, c, t); err != nil {
 			return err
