@@ -36,11 +36,9 @@ func (s *Server) handleDatasetDownload(c *fiber.Ctx) error {
 			return invalidParam("bom", "must be true or false")
 		}
 	}
-	number := 0
-	if vs := c.Query("version"); vs != "" {
-		if number, err = strconv.Atoi(vs); err != nil || number < 1 {
-			return invalidParam("version", "must be a positive integer")
-		}
+	number, err := versionParam(c)
+	if err != nil {
+		return err
 	}
 	v, err := s.entryVersion(c, d, number)
 	if err != nil {

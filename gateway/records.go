@@ -80,10 +80,8 @@ func (s *Server) handleDatasetRecords(c *fiber.Ctx) error {
 		return err
 	}
 	if number == 0 {
-		if vs := c.Query("version"); vs != "" {
-			if number, err = strconv.Atoi(vs); err != nil || number < 1 {
-				return invalidParam("version", "must be a positive integer")
-			}
+		if number, err = versionParam(c); err != nil {
+			return err
 		}
 	}
 	v, err := s.entryVersion(c, d, number)
@@ -297,4 +295,18 @@ func writeRecordsCSV(c *fiber.Ctx, page datasets.RowPage) error {
 		return datasets.Wrap(err, datasets.EINTERNAL, "encoding records")
 	}
 	return c.SendString(buf.String())
+}
+
+// versionParam reads the optional version= parameter (0 when absent: the
+// current version).
+func versionParam(c *fiber.Ctx) (int, error) {
+	vs := c.Query("version")
+	if vs == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(vs)
+	if err != nil || n < 1 {
+		return 0, invalidParam("version", "must be a positive integer")
+	}
+	return n, nil
 }
