@@ -310,6 +310,11 @@ func (s *Service) grantsFor(a *datasets.Application, ds []GrantDecision) ([]data
 			Rate: DefaultRate, RatePeriod: DefaultRatePeriod, Quota: DefaultQuota, QuotaPeriod: DefaultQuotaPeriod,
 			From: a.From, To: a.To,
 		}
+		// Fields left out (nil) mean "as requested"; an explicit empty
+		// list would open nothing, which is a rejection, not a grant.
+		if gd.Fields != nil && len(gd.Fields) == 0 {
+			return nil, invalid("grants", "no field granted for entry "+r.DatasetID+": narrow to at least one field, or reject")
+		}
 		if len(gd.Fields) > 0 {
 			for _, f := range gd.Fields {
 				if !slices.Contains(r.Fields, f) {

@@ -125,6 +125,13 @@ func TestApplicationWorkflow(t *testing.T) {
 				t.Fatalf("widening Decide = %v, want EINVALID", err)
 			}
 		})
+		t.Run("approval granting no field is refused", func(t *testing.T) {
+			_, err := f.svc.Decide(ctx, f.reviewer, a.ID, Decision{Approve: true,
+				Grants: []GrantDecision{{DatasetID: f.cond.ID, Fields: []string{}}}})
+			if !datasets.IsCode(err, datasets.EINVALID) {
+				t.Fatalf("Decide with an empty field list = %v, want EINVALID (it must not grant everything)", err)
+			}
+		})
 		var view *ApplicationView
 		t.Run("approval narrows and masks", func(t *testing.T) {
 			var err error

@@ -20,6 +20,9 @@ type loginData struct {
 // user returns the signed-in user, or nil. The session carries the personal
 // access token issued by portal.Login, so revoking it signs the browser out too.
 func (s *site) user(c *fiber.Ctx) *datasets.User {
+	if u, ok := c.Locals(localUser).(*datasets.User); ok {
+		return u
+	}
 	sess := sessionOf(c)
 	if sess.Token == "" || s.d.Portal == nil {
 		return nil
@@ -28,6 +31,7 @@ func (s *site) user(c *fiber.Ctx) *datasets.User {
 	if err != nil {
 		return nil
 	}
+	c.Locals(localUser, u)
 	return u
 }
 

@@ -71,21 +71,3 @@ func examples(u, key string) []apiExample {
 	js += ");\nif (!r.ok) throw new Error(r.status);\nconsole.log((await r.json()).items);"
 	return []apiExample{{"curl", curl}, {"Python", py}, {"JavaScript", js}}
 }
-
-// handleApply starts an application for a conditional entry. Signing in
-// comes first; the application form itself needs the portal's
-// applications workflow.
-func (s *site) handleApply(c *fiber.Ctx, v *view) error {
-	d, err := s.d.Catalog.PublicDataset(c.UserContext(), c.Params("slug"))
-	if err != nil {
-		return err
-	}
-	if d.OpenClass != datasets.Conditional {
-		return c.Redirect("/datasets/"+d.Slug, fiber.StatusSeeOther)
-	}
-	if v.User == "" {
-		return c.Redirect("/login?next="+url.QueryEscape("/datasets/"+d.Slug+"/apply"), fiber.StatusSeeOther)
-	}
-	v.Title = v.Tf("apply.title", d.Title)
-	return s.render(c, v, "apply", d)
-}

@@ -28,8 +28,9 @@ type view struct {
 	Path   string // the request path and query, for the language links
 	CSRF   string
 	User   string
-	Title  string // translated page title ("" on the home page)
-	Q      string // the search box's value
+	Role   datasets.Role // the signed-in user's role, "" when signed out
+	Title  string        // translated page title ("" on the home page)
+	Q      string        // the search box's value
 	Data   any
 	Status int
 }
@@ -161,6 +162,7 @@ func (s *site) newView(c *fiber.Ctx) *view {
 	}
 	if u := s.user(c); u != nil {
 		v.User = u.Name
+		v.Role = u.Role
 		if v.User == "" {
 			v.User = u.Email
 		}

@@ -28,6 +28,7 @@ const (
 	sessionTTL    = 12 * time.Hour
 	localSession  = "kaifang.web.session"
 	localLang     = "kaifang.web.lang"
+	localUser     = "kaifang.web.user"
 )
 
 // session is what the signed session cookie carries. The id binds the CSRF

@@ -80,4 +80,5 @@ func (s *site) routes(app *fiber.App) {
 	app.Get("/login", g, s.page(s.handleLoginForm))
 	app.Post("/login", g, p, s.page(s.handleLogin))
 	app.Post("/logout", g, p, s.page(s.handleLogout))
+	s.roleRoutes(app)
 }

@@ -27,6 +27,7 @@ import (
 type fixture struct {
 	app *fiber.App
 	db  *sqlstore.Store
+	svc *portal.Service
 }
 
 func MustSite(tb testing.TB) *fixture {
@@ -44,7 +45,7 @@ func MustSite(tb testing.TB) *fixture {
 	}
 	tb.Cleanup(func() { idx.Close() })
 	blobs := MustBlobs(tb, dir)
-	svc := &portal.Service{Catalog: db, Rows: db, Blobs: blobs, Accounts: db, Secret: []byte("test-secret-0123456789abcdef"), TempDir: dir}
+	svc := &portal.Service{Catalog: db, Rows: db, Blobs: blobs, Accounts: db, Access: db, Secret: []byte("test-secret-0123456789abcdef"), TempDir: dir}
 
 	a := &datasets.Agency{Slug: "env-bureau", Name: "環境部", Description: "空氣品質監測"}
 	MustOK(tb, db.CreateAgency(ctx, a))
@@ -83,7 +84,7 @@ func MustSite(tb testing.TB) *fixture {
 
 	app := fiber.New()
 	MustOK(tb, web.Register(app, web.Deps{Catalog: db, Rows: db, Index: idx, Portal: svc, Secret: []byte("web-test-secret-0123456789")}))
-	return &fixture{app: app, db: db}
+	return &fixture{app: app, db: db, svc: svc}
 }
 
 func MustOK(tb testing.TB, err error) {

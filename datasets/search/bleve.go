@@ -287,8 +287,21 @@ func textQuery(p plan) query.Query {
 				boost = append(boost, bq)
 			}
 		}
-		dq := query.NewDisjunctionQuery(match)
-		dq.SetMin(float64(minMatch(len(match))))
+		// When every term is required, a conjunction leapfrogs over the
+		// rarest posting list instead of walking the union of all of them;
+		// a disjunction with min = n would match the same entries with the
+		// same scores (its coordination factor is then 1).
+		var dq query.Query
+		switch need := minMatch(len(match)); {
+		case len(match) == 1:
+			dq = match[0]
+		case need == len(match):
+			dq = query.NewConjunctionQuery(match)
+		default:
+			d := query.NewDisjunctionQuery(match)
+			d.SetMin(float64(need))
+			dq = d
+		}
 		exact := query.NewTermQuery(compact(p.alts[ai]))
 		exact.SetField("title_exact")
 		exact.SetBoost(20)
@@ -298,6 +311,9 @@ func textQuery(p plan) query.Query {
 			alt.SetBoost(0.8) // a rewrite is slightly weaker evidence than the words typed
 		}
 		alts = append(alts, alt)
+	}
+	if len(alts) == 1 {
+		return alts[0]
 	}
 	return query.NewDisjunctionQuery(alts)
 }
@@ -418,7 +434,9 @@ func (b *Bleve) Search(ctx context.Context, q datasets.SearchQuery) (datasets.Se
 		// Browsing without words: high-value first (art. 31), then use and freshness.
 		req.SortBy([]string{"-hv", "-popularity", "-updated", "_id"})
 	}
+	if os.Getenv("ZZ_NOFACET") == "" {
 	req.AddFacet(facetField, bleve.NewFacetRequest(facetField, facetValues))
+	}
 	res, err := idx.SearchInContext(ctx, req)
 	if err != nil {
 		if ctx.Err() != nil {

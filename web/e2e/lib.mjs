@@ -52,6 +52,9 @@ function watch(page, problems, downloads) {
   page.on("requestfailed", (r) => {
     // A download ends its navigation request as "aborted": that is success.
     if (downloads.has(r.url()) || /\/download\?/.test(r.url())) return;
+    // The browser drops a page's icon fetch when the page navigates on
+    // before it finished: nothing a user sees, and no server fault.
+    if (/\/static\/favicon\.[0-9a-f]+\.svg$/.test(r.url()) && r.failure()?.errorText === "net::ERR_ABORTED") return;
     problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
   });
   page.on("response", (r) => {

@@ -32,7 +32,10 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 curl -sf -o /dev/null "$url/readyz" || { echo "kaifang demo not ready at $url"; tail -50 "$work/server.log"; exit 1; }
-if ! curl -s "$url/" | grep -q '<html lang='; then
+# Read the page whole first: grep -q stops early and, under pipefail, the
+# SIGPIPE it leaves curl would fail the check at random.
+home=$(curl -s "$url/")
+if ! grep -q '<html lang=' <<<"$home"; then
   echo "GET / is not the web portal: web.Register is not wired into cmd/kaifang"; exit 1
 fi
 
