@@ -34,6 +34,9 @@ func (s *Server) routes() {
 	a.Get("/docs", def, s.handleDocs)
 	a.Get("/docs/assets/:file", def, s.handleDocsAsset)
 	a.Get("/docs/:id", def, s.handleDatasetDocs)
+	a.Get("/catalog.ttl", def, s.handleCatalogTurtle)
+	a.Get("/catalog.jsonld", def, s.handleCatalogJSONLD)
+	ckanRoutes(a.Group("/api/3/action"), s, def, search, records)
 
 	v1 := a.Group("/api/v1")
 	v1.Get("/openapi.json", def, s.handleOpenAPI)
