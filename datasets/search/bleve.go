@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -170,6 +172,23 @@ type Bleve struct {
 	syn  Synonyms
 	now  func() time.Time
 	done bool
+
+	writeMu sync.Mutex   // one write at a time, so facet counts carry over exactly
+	cache   *resultCache // answers of the current index generation
+}
+
+// defaultCacheEntries bounds the remembered answers: pages, facet counts
+// and suggestions together, at most a few tens of MiB.
+const defaultCacheEntries = 1024
+
+// SetCacheSize bounds how many answers (result pages, facet counts of a
+// matching set, suggestion lists) are remembered until the next write to
+// the index; 0 turns remembering off, which benchmarks use to time the
+// engine itself.
+func (b *Bleve) SetCacheSize(n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.cache = newResultCache(n)
 }
 
 // OpenBleve opens the index in dir, creating it if missing. An empty dir
@@ -178,7 +197,7 @@ func OpenBleve(dir string, syn Synonyms) (*Bleve, error) {
 	if syn == nil {
 		syn = DefaultSynonyms()
 	}
-	b := &Bleve{dir: dir, syn: syn, now: time.Now}
+	b := &Bleve{dir: dir, syn: syn, now: time.Now, cache: newResultCache(defaultCacheEntries)}
 	idx, err := b.open()
 	if err != nil {
 		return nil, err
@@ -232,11 +251,13 @@ func (b *Bleve) Upsert(ctx context.Context, ds ...datasets.Dataset) error {
 		return err
 	}
 	batch := idx.NewBatch()
+	ids := make([]string, 0, len(ds))
 	for i := range ds {
 		d := &ds[i]
 		if d.ID == "" {
 			return datasets.Errorf(datasets.EINVALID, "entry without id")
 		}
+		ids = append(ids, d.ID)
 		if !d.IsPublic() {
 			batch.Delete(d.ID)
 			continue
@@ -245,10 +266,7 @@ func (b *Bleve) Upsert(ctx context.Context, ds ...datasets.Dataset) error {
 			return datasets.Wrap(err, datasets.EINTERNAL, "indexing entry %s", d.ID)
 		}
 	}
-	if err := idx.Batch(batch); err != nil {
-		return datasets.Wrap(err, datasets.EUNAVAILABLE, "writing search index")
-	}
-	return nil
+	return b.write(ctx, idx, ids, batch)
 }
 
 // Delete removes entries; unknown ids are ignored.
@@ -263,10 +281,74 @@ func (b *Bleve) Delete(ctx context.Context, ids ...string) error {
 	for _, id := range ids {
 		batch.Delete(id)
 	}
-	if err := idx.Batch(batch); err != nil {
+	return b.write(ctx, idx, ids, batch)
+}
+
+// write applies batch, which touches only the entries ids, and carries the
+// remembered facet counts over to the new index: a matching set's counts
+// change only by the touched entries it held before and holds after, and
+// both are counted by the same query restricted to those entries. Pages
+// and suggestions are forgotten; without facets they are cheap to redo.
+func (b *Bleve) write(ctx context.Context, idx bleve.Index, ids []string, batch *bleve.Batch) error {
+	b.writeMu.Lock()
+	defer b.writeMu.Unlock()
+	keep := b.cache.beginWrite(patchedFacetSets)
+	before := make([]*facetCounts, len(keep))
+	for i, e := range keep {
+		before[i] = countFacets(ctx, idx, touching(e.val.(*facetCounts).query, ids))
+	}
+	err := idx.Batch(batch)
+	patched := make([]*cacheEntry, 0, len(keep))
+	for i, e := range keep {
+		if err != nil {
+			break // even a failed batch may have been partly applied
+		}
+		if before[i] == nil {
+			continue
+		}
+		old := e.val.(*facetCounts)
+		after := countFacets(ctx, idx, touching(old.query, ids))
+		if after == nil {
+			continue
+		}
+		patched = append(patched, &cacheEntry{key: e.key, val: old.patch(before[i], after)})
+	}
+	b.cache.endWrite(patched)
+	if err != nil {
 		return datasets.Wrap(err, datasets.EUNAVAILABLE, "writing search index")
 	}
 	return nil
+}
+
+// patchedFacetSets bounds how many remembered facet counts a write carries
+// over (the most recently used), since each costs two small searches.
+const patchedFacetSets = 64
+
+// touching restricts q to the entries ids.
+func touching(q query.Query, ids []string) query.Query {
+	// A conjunction leapfrogs from the few ids; a filter would walk every match of q.
+	return query.NewConjunctionQuery([]query.Query{query.NewDocIDQuery(ids), q})
+}
+
+// countFacets counts the facet values of q's matches; nil if the counts
+// could not be had exactly.
+func countFacets(ctx context.Context, idx bleve.Index, q query.Query) *facetCounts {
+	req := bleve.NewSearchRequestOptions(q, 0, 0, false)
+	req.AddFacet(facetField, bleve.NewFacetRequest(facetField, facetValues))
+	res, err := idx.SearchInContext(ctx, req)
+	if err != nil {
+		return nil
+	}
+	fc := &facetCounts{query: q, total: int(res.Total), terms: map[string]int{}}
+	if fr := res.Facets[facetField]; fr != nil && fr.Terms != nil {
+		if fr.Other > 0 {
+			return nil // more values than the engine reports; not patchable
+		}
+		for _, t := range fr.Terms.Terms() {
+			fc.terms[t.Term] = t.Count
+		}
+	}
+	return fc
 }
 
 // textQuery matches any of the plan's alternatives; within one alternative
@@ -391,6 +473,24 @@ const facetValues = 5000
 
 var storedFields = []string{"title", "description", "agency_name", "tags", "category", "popularity", "updated", "slug"}
 
+// matchQuery is the query of the entries q matches, whatever the order.
+func matchQuery(p plan, q datasets.SearchQuery) query.Query {
+	bq := query.NewBooleanQuery(nil, nil, nil)
+	if p.empty() {
+		bq.AddMust(query.NewMatchAllQuery())
+	} else {
+		bq.AddMust(textQuery(p))
+	}
+	// AddFilter keeps only one filter query, so all filters go in one conjunction.
+	if fs := filters(q); len(fs) > 0 {
+		bq.AddFilter(query.NewConjunctionQuery(fs))
+	}
+	// Belt and braces: a closed entry that reached the index by a bug is
+	// still never returned (its term has no postings otherwise, so this is free).
+	bq.AddMustNot(closedQuery())
+	return bq
+}
+
 // Search runs q. Relevance order is decided by rank over the engine's best
 // hits; the other orders come straight from the engine.
 func (b *Bleve) Search(ctx context.Context, q datasets.SearchQuery) (datasets.SearchResult, error) {
@@ -405,19 +505,20 @@ func (b *Bleve) Search(ctx context.Context, q datasets.SearchQuery) (datasets.Se
 		return datasets.SearchResult{}, err
 	}
 	p := newPlan(q.Text, b.syn)
-	bq := query.NewBooleanQuery(nil, nil, nil)
-	if p.empty() {
-		bq.AddMust(query.NewMatchAllQuery())
-	} else {
-		bq.AddMust(textQuery(p))
+	// Read the generation before searching: an answer computed while a
+	// write lands is then stored under the old generation and never served.
+	gen := b.cache.generation()
+	rkey, fkey := resultKey(p, q), facetsKey(p, q)
+	if !q.Explain {
+		if v, ok := b.cache.get(rkey); ok {
+			return cloneResult(v.(datasets.SearchResult)), nil
+		}
 	}
-	// AddFilter keeps only one filter query, so all filters go in one conjunction.
-	if fs := filters(q); len(fs) > 0 {
-		bq.AddFilter(query.NewConjunctionQuery(fs))
+	var counted *facetCounts
+	if v, ok := b.cache.get(fkey); ok {
+		counted = v.(*facetCounts)
 	}
-	// Belt and braces: a closed entry that reached the index by a bug is
-	// still never returned (its term has no postings otherwise, so this is free).
-	bq.AddMustNot(closedQuery())
+	bq := matchQuery(p, q)
 	rerank := q.Sort == "relevance" && !p.empty()
 	size, from := q.PerPage, (q.Page-1)*q.PerPage
 	if rerank {
@@ -434,8 +535,11 @@ func (b *Bleve) Search(ctx context.Context, q datasets.SearchQuery) (datasets.Se
 		// Browsing without words: high-value first (art. 31), then use and freshness.
 		req.SortBy([]string{"-hv", "-popularity", "-updated", "_id"})
 	}
-	if os.Getenv("ZZ_NOFACET") == "" {
-	req.AddFacet(facetField, bleve.NewFacetRequest(facetField, facetValues))
+	if counted == nil {
+		// Counting facets visits every matching entry's doc values; it is
+		// most of the cost of a broad query, so it is done once per
+		// matching set, not once per page or sort order.
+		req.AddFacet(facetField, bleve.NewFacetRequest(facetField, facetValues))
 	}
 	res, err := idx.SearchInContext(ctx, req)
 	if err != nil {
@@ -467,18 +571,21 @@ func (b *Bleve) Search(ctx context.Context, q datasets.SearchQuery) (datasets.Se
 		Total:  int(res.Total),
 		Facets: map[string]map[string]int{},
 	}
-	for _, f := range facetNames {
-		out.Facets[f] = map[string]int{}
-	}
-	if fr := res.Facets[facetField]; fr != nil && fr.Terms != nil {
-		for _, t := range fr.Terms.Terms() { // most frequent first
-			name, value, ok := strings.Cut(t.Term, "=")
-			m := out.Facets[name]
-			if !ok || m == nil || len(m) >= facetSizes[name] {
-				continue
+	if counted == nil {
+		counted = &facetCounts{query: bq, total: out.Total, terms: map[string]int{}}
+		fr := res.Facets[facetField]
+		if fr != nil && fr.Terms != nil {
+			for _, t := range fr.Terms.Terms() {
+				counted.terms[t.Term] = t.Count
 			}
-			m[value] = t.Count
 		}
+		if fr == nil || fr.Other == 0 { // counts of every value: patchable after a write
+			b.cache.put(fkey, gen, counted)
+		}
+	}
+	out.Facets = counted.facets()
+	if !q.Explain {
+		b.cache.put(rkey, gen, cloneResult(out))
 	}
 	return out, nil
 }
@@ -547,6 +654,11 @@ func (b *Bleve) Suggest(ctx context.Context, prefix string, n int) ([]datasets.S
 	if err != nil {
 		return nil, err
 	}
+	gen := b.cache.generation()
+	skey := "s\x00" + pre + "\x00" + strconv.Itoa(n)
+	if v, ok := b.cache.get(skey); ok {
+		return slices.Clone(v.([]datasets.Suggestion)), nil
+	}
 	pq := query.NewPrefixQuery(pre)
 	pq.SetField("title_exact")
 	pq.SetBoost(10)
@@ -590,6 +702,7 @@ func (b *Bleve) Suggest(ctx context.Context, prefix string, n int) ([]datasets.S
 		s.Slug, _ = h.Fields["slug"].(string)
 		out = append(out, s)
 	}
+	b.cache.put(skey, gen, slices.Clone(out))
 	return out, nil
 }
 
@@ -617,6 +730,7 @@ func (b *Bleve) Reset(ctx context.Context) error {
 			return datasets.Wrap(err, datasets.EUNAVAILABLE, "removing search index")
 		}
 	}
+	b.cache.invalidate()
 	idx, err := b.open()
 	if err != nil {
 		b.done = true

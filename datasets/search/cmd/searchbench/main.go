@@ -4,6 +4,11 @@
 // suggestions. It is a command rather than a test so CI never pays for it.
 //
 //	go run ./datasets/search/cmd/searchbench -n 100000
+//
+// -cache 0 times the engine alone (every search cold); the default includes
+// the adapter's remembered answers; -write-every K edits one entry every K
+// searches, as the outbox indexer would, to show what writes cost readers.
+// BENCHMARKS.md ("Catalogue search (bleve)") has the method and results.
 package main
 
 import (
@@ -40,6 +45,8 @@ func main() {
 	dir := flag.String("dir", "", "index directory (default: a temporary one, removed after)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the query phase here")
 	reuse := flag.Bool("reuse", false, "with -dir: time queries on the index already there")
+	cache := flag.Int("cache", -1, "answers remembered between writes (0: none, time the engine itself; -1: the default)")
+	writeEvery := flag.Int("write-every", 0, "upsert one entry every this many queries, which forgets remembered answers (0: never)")
 	flag.Parse()
 	if *dir == "" {
 		d, err := os.MkdirTemp("", "searchbench")
@@ -54,6 +61,9 @@ func main() {
 		log.Fatal(err)
 	}
 	defer idx.Close()
+	if *cache >= 0 {
+		idx.SetCacheSize(*cache)
+	}
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(1, 2))
 
@@ -96,6 +106,9 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	var lat []time.Duration
+	var writeCPU time.Duration
+	docs64, _ := idx.DocCount()
+	docs := int(docs64)
 	cpu0 = cpuTime()
 	for i := range *q {
 		sq := datasets.SearchQuery{Text: queries[i%len(queries)], PerPage: 20}
@@ -105,13 +118,22 @@ func main() {
 		if i%5 == 2 {
 			sq.Page = 2
 		}
+		if *writeEvery > 0 && i%*writeEvery == 0 {
+			// An edit of an existing entry, as an agency's update would be;
+			// its cost is not part of the query's latency.
+			w0 := cpuTime()
+			if err := idx.Upsert(ctx, entry(rng, rng.IntN(max(1, docs)))); err != nil {
+				log.Fatal(err)
+			}
+			writeCPU += cpuTime() - w0
+		}
 		t0 := time.Now()
 		if _, err := idx.Search(ctx, sq); err != nil {
 			log.Fatal(err)
 		}
 		lat = append(lat, time.Since(t0))
 	}
-	report("search (with 6 facets)", lat, cpuTime()-cpu0)
+	report("search (with 6 facets)", lat, cpuTime()-cpu0-writeCPU)
 
 	lat = lat[:0]
 	cpu0 = cpuTime()
