@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"strconv"
@@ -102,6 +103,7 @@ func (s *Server) handleDatasetRecords(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	s.indexOnDemand(v, q.Rows)
 	page, err := s.d.Rows.QueryRows(reqCtx(c), v.RowTable, q.Rows)
 	if err != nil {
 		return err
@@ -309,4 +311,49 @@ func versionParam(c *fiber.Ctx) (int, error) {
 		return 0, invalidParam("version", "must be a positive integer")
 	}
 	return n, nil
+}
+
+// columnIndexer is implemented by row stores that can index a column.
+type columnIndexer interface {
+	IndexColumns(ctx context.Context, table string, cols []string) error
+}
+
+// indexMinRows is the table size from which a filtered or sorted column
+// gets an index; smaller tables scan faster than they index.
+const indexMinRows = 10000
+
+// indexOnDemand indexes, in the background and once per process, each
+// column a query filters or sorts on. Row tables are loaded without
+// indexes because indexing every column made ingestion 3–4× slower
+// (BENCHMARKS.md); the columns people actually query get one here.
+func (s *Server) indexOnDemand(v *datasets.Version, q datasets.RowQuery) {
+	ix, ok := s.d.Rows.(columnIndexer)
+	if !ok || v.Rows < indexMinRows {
+		return
+	}
+	var cols []string
+	want := func(col string) {
+		if _, done := s.indexed.LoadOrStore(v.RowTable+"\x00"+col, true); !done {
+			cols = append(cols, col)
+		}
+	}
+	for _, f := range q.Filters {
+		want(f.Field)
+	}
+	for _, k := range q.Sort {
+		want(k.Field)
+	}
+	if len(cols) == 0 {
+		return
+	}
+	s.bg.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		if err := ix.IndexColumns(ctx, v.RowTable, cols); err != nil {
+			s.log.Warn("indexing queried columns failed", "table", v.RowTable, "columns", cols, "err", err)
+			for _, c := range cols {
+				s.indexed.Delete(v.RowTable + "\x00" + c)
+			}
+		}
+	})
 }

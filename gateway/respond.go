@@ -53,13 +53,41 @@ func reqCtx(c *fiber.Ctx) context.Context { return c.UserContext() }
 func queryEscape(s string) string { return url.QueryEscape(s) }
 
 // countUse adds to an entry's counters in the background: usage statistics
-// must never slow down or fail the response they count. Shutdown waits.
+// must never slow down or fail the response they count. Counts are summed
+// in memory and written once per window, so that a busy entry costs one
+// UPDATE per window instead of one per request (every request updating the
+// same row would queue on its lock). Shutdown waits for the last write.
 func (s *Server) countUse(datasetID string, downloads, apiCalls int64) {
-	s.bg.Go(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := s.d.Catalog.CountUse(ctx, datasetID, downloads, apiCalls); err != nil {
-			s.log.Warn("counting use failed", "dataset", datasetID, "err", err)
+	s.usageMu.Lock()
+	if s.usage == nil {
+		s.usage = map[string][2]int64{}
+	}
+	p := s.usage[datasetID]
+	s.usage[datasetID] = [2]int64{p[0] + downloads, p[1] + apiCalls}
+	start := !s.usageFlushing
+	s.usageFlushing = true
+	s.usageMu.Unlock()
+	if start {
+		s.bg.Go(func() {
+			time.Sleep(usageWindow)
+			s.flushUse()
+		})
+	}
+}
+
+// usageWindow is how long counts are summed before they are written.
+const usageWindow = 200 * time.Millisecond
+
+func (s *Server) flushUse() {
+	s.usageMu.Lock()
+	batch := s.usage
+	s.usage, s.usageFlushing = nil, false
+	s.usageMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for id, n := range batch {
+		if err := s.d.Catalog.CountUse(ctx, id, n[0], n[1]); err != nil {
+			s.log.Warn("counting use failed", "dataset", id, "err", err)
 		}
-	})
+	}
 }

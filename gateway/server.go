@@ -66,6 +66,12 @@ type Server struct {
 	gwDoc   []byte
 
 	bg sync.WaitGroup // background work (usage counting) that Shutdown waits for
+
+	indexed sync.Map // row table + NUL + column -> true once an index was asked for
+
+	usageMu       sync.Mutex
+	usage         map[string][2]int64 // dataset id -> downloads, API calls not yet written
+	usageFlushing bool
 }
 
 // New builds the gateway and its route table.

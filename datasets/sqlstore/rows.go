@@ -187,7 +187,24 @@ func (s *Store) LoadRows(ctx context.Context, table string, cols []datasets.Colu
 		}
 		return 0, s.fail(err, "load rows")
 	}
+	if err := s.analyze(ctx, table); err != nil {
+		return 0, err
+	}
 	return l.n, nil
+}
+
+// analyze refreshes PostgreSQL's statistics of a freshly loaded or indexed
+// table: without them the planner guesses, and filtered page queries on a
+// million-row table scan instead of using the index (39 ms vs < 1 ms per
+// page, measured). SQLite's planner picks the index without statistics.
+func (s *Store) analyze(ctx context.Context, table string) error {
+	if s.pool == nil {
+		return nil
+	}
+	if _, err := s.db.ExecContext(ctx, "ANALYZE "+quoteIdent(table)); err != nil {
+		return s.fail(err, "analyze rows")
+	}
+	return nil
 }
 
 func isExists(err error) bool {
@@ -314,7 +331,7 @@ func (s *Store) IndexColumns(ctx context.Context, table string, cols []string) e
 			return s.fail(err, "index columns")
 		}
 	}
-	return nil
+	return s.analyze(ctx, table)
 }
 
 func (s *Store) tableColumns(ctx context.Context, table string) (map[string]bool, error) {

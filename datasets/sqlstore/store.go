@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -61,13 +62,29 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		if err != nil {
 			return nil, datasets.Wrap(err, datasets.EUNAVAILABLE, "cannot open database")
 		}
+		// Keep connections open: a new SQLite connection re-reads the
+		// schema, which under load cost more than the queries themselves.
+		db.SetMaxIdleConns(32)
+		db.SetConnMaxIdleTime(5 * time.Minute)
 		s.db, s.d = db, sqliteDialect
 	case "postgres":
-		pool, err := pgxpool.New(ctx, target)
+		pcfg, err := pgxpool.ParseConfig(target)
 		if err != nil {
 			return nil, datasets.Wrap(err, datasets.EINVALID, "invalid postgres url")
 		}
-		s.pool, s.db, s.d = pool, stdlib.OpenDBFromPool(pool), postgresDialect
+		// pgxpool's default (max(4, cores)) starves a gateway whose
+		// requests wait on the network, not the CPU; pool_max_conns in
+		// the URL still wins.
+		if !strings.Contains(target, "pool_max_conns") {
+			pcfg.MaxConns = 32
+		}
+		pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+		if err != nil {
+			return nil, datasets.Wrap(err, datasets.EINVALID, "invalid postgres url")
+		}
+		db := stdlib.OpenDBFromPool(pool)
+		db.SetMaxIdleConns(int(pcfg.MaxConns))
+		s.pool, s.db, s.d = pool, db, postgresDialect
 	}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()

@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
-# Throughput of one large download through the gateway versus straight from
-# MinIO, and the gateway's peak RSS while it streams.
-#   gateway/bench/download.sh GATEWAY_DOWNLOAD_URL DIRECT_OBJECT_URL GATEWAY_PID
-# e.g. after `kaifang import` of a 1 GiB file on an s3:// blob store:
-#   download.sh http://127.0.0.1:8080/api/v1/datasets/big/download \
-#     "$(mc share download --json local/bucket/key | jq -r .share)" "$(pgrep -n kaifang)"
-# (Make the file with: head -c 1G /dev/urandom > /tmp/big.bin)
+# Throughput of one large download through the gateway versus the same bytes
+# from a baseline server (MinIO directly, or http.ServeFile over the local
+# blob directory), alternating RUNS times, and the gateway's peak RSS
+# (VmHWM, a high-water mark: start the gateway fresh before measuring).
+#   gateway/bench/download.sh GATEWAY_URL BASELINE_URL GATEWAY_PID [RUNS]
+# e.g. after `kfbench setup -big big.bin` and `kfbench serve`:
+#   download.sh http://127.0.0.1:18080/api/v1/datasets/bench-big-file/download \
+#     "$(kfbench presign -blob s3://… -key KEY)" "$gateway_pid"
 set -euo pipefail
-gw="$1" direct="$2" pid="$3"
-speed() { curl -fsS -o /dev/null -w '%{speed_download}' "$1"; }
-peak=0
-( while kill -0 "$pid" 2>/dev/null; do
-	rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status"); echo "$rss"; sleep 0.2
-  done ) > /tmp/kaifang-bench-rss.$$ &
-watcher=$!
-g=$(speed "$gw")
-kill "$watcher" 2>/dev/null || true
-d=$(speed "$direct")
-peak=$(sort -n /tmp/kaifang-bench-rss.$$ | tail -1); rm -f /tmp/kaifang-bench-rss.$$
-awk -v g="$g" -v d="$d" -v p="$peak" 'BEGIN {
-	printf "gateway %.1f MB/s, direct %.1f MB/s, ratio %.2f, gateway peak RSS %.1f MiB\n", g/1e6, d/1e6, g/d, p/1024 }'
+gw="$1" base="$2" pid="$3" runs="${4:-3}"
+speed() { curl -fsS -o /dev/null -w '%{speed_download} %{size_download}\n' "$1"; }
+hwm() { awk '/VmHWM/ {print $2}' "/proc/$pid/status"; }
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); gateway VmHWM before: $(( $(hwm) / 1024 )) MiB"
+gs=() bs=()
+for i in $(seq "$runs"); do
+	read -r g gsize < <(speed "$gw")
+	read -r b bsize < <(speed "$base")
+	[ "$gsize" = "$bsize" ] || { echo "size differs: gateway $gsize, baseline $bsize" >&2; exit 1; }
+	printf 'run %d: gateway %.1f MB/s, baseline %.1f MB/s (%s bytes)\n' "$i" "$(echo "$g/1000000" | bc -l)" "$(echo "$b/1000000" | bc -l)" "$gsize"
+	gs+=("$g") bs+=("$b")
+done
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg); gateway VmHWM after: $(( $(hwm) / 1024 )) MiB"
+printf '%s\n' "${gs[@]}" | sort -n | awk '{a[NR]=$1} END {printf "gateway median %.1f MB/s\n", a[int((NR+1)/2)]/1e6}'
+printf '%s\n' "${bs[@]}" | sort -n | awk '{a[NR]=$1} END {printf "baseline median %.1f MB/s\n", a[int((NR+1)/2)]/1e6}'

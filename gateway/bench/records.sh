@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
-# Records API with 10-row pages and one indexed filter, under wrk
-# (apt-get install -y wrk): 64 connections for 20 s on 127.0.0.1, beside a
-# bare net/http handler running the same SQL (gateway/bench/bare).
-#   gateway/bench/records.sh http://127.0.0.1:8080 SLUG 'FIELD=VALUE' DB_URL TABLE
+# Records API under wrk, beside the bare net/http handler running the same SQL
+# (gateway/bench/bare) on the same table. Needs a gateway from `kfbench serve`
+# over a catalogue prepared by `kfbench setup` (its JSON output is SETUP).
+#   gateway/bench/records.sh DB_URL SETUP.json [GATEWAY_BASE] [SECONDS]
+# Three runs, 64 connections each: anonymous open copy, keyed conditional copy
+# (X-API-Key), bare handler. wrk and the servers share the machine.
 set -euo pipefail
-base="$1" slug="$2" filter="$3" db="$4" table="$5"
+db="$1" setup="$2" gw="${3:-http://127.0.0.1:18080}" secs="${4:-20}"
 here="$(cd "$(dirname "$0")" && pwd)"
-echo "== gateway"
-wrk -t2 -c64 -d20s "$base/api/v1/datasets/$slug/records?limit=10&$filter"
-go build -o /tmp/kaifang-bare "$here/bare"
-/tmp/kaifang-bare -db "$db" -table "$table" -addr 127.0.0.1:18099 & bare=$!
+j() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$setup" "$1"; }
+fields='fields=code,name,mobile,amount,paid_on,district'
+(cd "$here" && go build -o /tmp/kaifang-bare ./bare)
+/tmp/kaifang-bare -db "$db" -table "$(j OpenTable)" -filter code -addr 127.0.0.1:18099 2>/dev/null & bare=$!
 trap 'kill $bare' EXIT
 sleep 1
-echo "== bare net/http, same SQL"
-wrk -t2 -c64 -d20s "http://127.0.0.1:18099/?limit=10&$filter"
+kill -0 "$bare" || { echo "bare handler did not start (is 127.0.0.1:18099 taken?)" >&2; exit 1; }
+calm() { # wait up to CALM_SECONDS (180) for the 1-minute load average to fall under 2
+	for _ in $(seq $(( ${CALM_SECONDS:-180} / 5 ))); do awk '{exit !($1 < 2)}' /proc/loadavg && break; sleep 5; done
+	echo "load before run: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+run() { calm; echo "== $1"; shift; wrk -t2 -c64 -d"${secs}s" --latency -s "$here/records.lua" "$@"; }
+run "gateway, anonymous, open copy" "$gw" -- "/api/v1/datasets/$(j Open)/records?limit=10&$fields&code="
+run "gateway, API key, conditional copy (masked, audited)" "$gw" -- "/api/v1/datasets/$(j Cond)/records?limit=10&$fields&code=" "$(j Key)"
+run "bare net/http, same SQL" http://127.0.0.1:18099 -- "/?limit=10&code="
