@@ -82,8 +82,12 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		if err != nil {
 			return nil, datasets.Wrap(err, datasets.EINVALID, "invalid postgres url")
 		}
+		// database/sql must not park pgxpool connections as its own idle
+		// ones: pgxpool manages idleness, and connections parked in
+		// database/sql are unavailable to the store's direct pool users
+		// (COPY, transactions), which then wait for ever.
 		db := stdlib.OpenDBFromPool(pool)
-		db.SetMaxIdleConns(int(pcfg.MaxConns))
+		db.SetMaxIdleConns(0)
 		s.pool, s.db, s.d = pool, db, postgresDialect
 	}
 	if err := s.Ping(ctx); err != nil {
