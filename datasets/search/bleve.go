@@ -410,40 +410,16 @@ func termsFilter(field string, values []string) query.Query {
 	return query.NewDisjunctionQuery(qs)
 }
 
-// filters turns q's filters into bleve queries. Only public entries are
-// ever indexed; a filter on non-public classes matches nothing.
+// filters turns q's filters into bleve queries: one OR of terms per group,
+// the groups ANDed. A query left with no possible match matches nothing.
 func filters(q datasets.SearchQuery) []query.Query {
+	groups, ok := filterGroups(q)
+	if !ok {
+		return []query.Query{query.NewMatchNoneQuery()}
+	}
 	var fs []query.Query
-	if len(q.OpenClasses) > 0 {
-		var classes []string
-		for _, c := range q.OpenClasses {
-			if c.Public() {
-				classes = append(classes, string(c))
-			}
-		}
-		if len(classes) == 0 {
-			return []query.Query{query.NewMatchNoneQuery()}
-		}
-		fs = append(fs, termsFilter(FacetOpenClass, classes))
-	}
-	if len(q.AgencyIDs) > 0 {
-		fs = append(fs, termsFilter(FacetAgency, q.AgencyIDs))
-	}
-	if len(q.Categories) > 0 {
-		fs = append(fs, termsFilter(FacetCategory, strs(q.Categories)))
-	}
-	if len(q.Formats) > 0 {
-		var f []string
-		for _, v := range q.Formats {
-			f = append(f, normFormat(v))
-		}
-		fs = append(fs, termsFilter(FacetFormat, f))
-	}
-	if len(q.Frequencies) > 0 {
-		fs = append(fs, termsFilter(FacetFrequency, strs(q.Frequencies)))
-	}
-	if len(q.Tags) > 0 {
-		fs = append(fs, termsFilter(FacetTags, q.Tags))
+	for _, g := range groups {
+		fs = append(fs, termsFilter(g.field, g.values))
 	}
 	return fs
 }

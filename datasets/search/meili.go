@@ -264,46 +264,27 @@ func quoteFilter(v string) string {
 }
 
 // meiliFilter builds the filter as an array of OR-groups that are ANDed,
-// the form the engine documents, with every value quoted.
+// the form the engine documents, with every value quoted. The open-class
+// group is always sent, so the engine itself never returns another class.
 func meiliFilter(q datasets.SearchQuery) ([][]string, bool) {
-	group := func(field string, vs []string) []string {
-		out := make([]string, 0, len(vs))
-		for _, v := range vs {
-			out = append(out, field+" = "+quoteFilter(v))
+	groups, ok := filterGroups(q)
+	if !ok {
+		return nil, false
+	}
+	hasClass := false
+	for _, g := range groups {
+		hasClass = hasClass || g.field == FacetOpenClass
+	}
+	if !hasClass {
+		groups = append([]filterGroup{{FacetOpenClass, []string{string(datasets.Open), string(datasets.Conditional)}}}, groups...)
+	}
+	f := make([][]string, 0, len(groups))
+	for _, g := range groups {
+		out := make([]string, 0, len(g.values))
+		for _, v := range g.values {
+			out = append(out, g.field+" = "+quoteFilter(v))
 		}
-		return out
-	}
-	classes := []string{string(datasets.Open), string(datasets.Conditional)}
-	if len(q.OpenClasses) > 0 {
-		classes = classes[:0]
-		for _, c := range q.OpenClasses {
-			if c.Public() {
-				classes = append(classes, string(c))
-			}
-		}
-		if len(classes) == 0 {
-			return nil, false
-		}
-	}
-	f := [][]string{group(FacetOpenClass, classes)}
-	if len(q.AgencyIDs) > 0 {
-		f = append(f, group(FacetAgency, q.AgencyIDs))
-	}
-	if len(q.Categories) > 0 {
-		f = append(f, group(FacetCategory, strs(q.Categories)))
-	}
-	if len(q.Formats) > 0 {
-		var fs []string
-		for _, v := range q.Formats {
-			fs = append(fs, normFormat(v))
-		}
-		f = append(f, group(FacetFormat, fs))
-	}
-	if len(q.Frequencies) > 0 {
-		f = append(f, group(FacetFrequency, strs(q.Frequencies)))
-	}
-	if len(q.Tags) > 0 {
-		f = append(f, group(FacetTags, q.Tags))
+		f = append(f, out)
 	}
 	return f, true
 }

@@ -328,3 +328,47 @@ const (
 var facetNames = []string{FacetAgency, FacetCategory, FacetOpenClass, FacetFormat, FacetFrequency, FacetTags}
 
 func normFormat(f string) string { return strings.ToLower(strings.TrimSpace(Fold(f))) }
+
+// filterGroup is one filter of a search: any of values in field.
+type filterGroup struct {
+	field  string
+	values []string
+}
+
+// filterGroups lists q's filters, the same for every engine, in a fixed
+// order. Only public classes can be asked for: a filter naming none of them
+// returns ok=false, meaning nothing can match.
+func filterGroups(q datasets.SearchQuery) (groups []filterGroup, ok bool) {
+	if len(q.OpenClasses) > 0 {
+		var classes []string
+		for _, c := range q.OpenClasses {
+			if c.Public() {
+				classes = append(classes, string(c))
+			}
+		}
+		if len(classes) == 0 {
+			return nil, false
+		}
+		groups = append(groups, filterGroup{FacetOpenClass, classes})
+	}
+	if len(q.AgencyIDs) > 0 {
+		groups = append(groups, filterGroup{FacetAgency, q.AgencyIDs})
+	}
+	if len(q.Categories) > 0 {
+		groups = append(groups, filterGroup{FacetCategory, strs(q.Categories)})
+	}
+	if len(q.Formats) > 0 {
+		var f []string
+		for _, v := range q.Formats {
+			f = append(f, normFormat(v))
+		}
+		groups = append(groups, filterGroup{FacetFormat, f})
+	}
+	if len(q.Frequencies) > 0 {
+		groups = append(groups, filterGroup{FacetFrequency, strs(q.Frequencies)})
+	}
+	if len(q.Tags) > 0 {
+		groups = append(groups, filterGroup{FacetTags, q.Tags})
+	}
+	return groups, true
+}
