@@ -51,6 +51,19 @@ type RowQuery struct {
 	Limit   int         // rows per page, > 0
 	After   []any       // keyset cursor: the sort values of the last row seen, then its row number
 	Total   bool        // also count every matching row
+	// Guard, when set, makes the query return no row (and count none)
+	// unless the entry it names is, at the moment the query runs, still
+	// published in that open class. Callers that found the entry in a
+	// cache set it, so a stale cache can never open rows of an entry that
+	// was since closed, withdrawn or reclassified.
+	Guard *RowGuard
+}
+
+// RowGuard names the catalogue entry a row table belongs to and the open
+// class the caller admitted the request under.
+type RowGuard struct {
+	DatasetID string
+	OpenClass OpenClass
 }
 
 // RowPage is one page of a row query.

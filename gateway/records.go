@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bufio"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -67,8 +66,22 @@ func columnsOf(v *datasets.Version) []datasets.Column {
 	return cols
 }
 
-func (s *Server) handleDatasetRecords(c *fiber.Ctx) error {
-	d, err := s.publicDataset(c)
+func (s *Server) handleDatasetRecords(c *fiber.Ctx) error { return s.records(c, false) }
+
+// records answers a records request. The entry comes from the entry cache
+// unless fresh; an empty page read through a cached entry is checked
+// against the catalogue once, because the row guard also empties the page
+// of an entry closed or reclassified since it was cached: then the request
+// is answered again from the catalogue (a 404 for an entry no longer public).
+func (s *Server) records(c *fiber.Ctx, fresh bool) error {
+	var d *datasets.Dataset
+	var err error
+	cached := false
+	if fresh {
+		d, err = s.publicDataset(c)
+	} else {
+		d, cached, err = s.cachedPublicDataset(c)
+	}
 	if err != nil {
 		return err
 	}
@@ -104,9 +117,13 @@ func (s *Server) handleDatasetRecords(c *fiber.Ctx) error {
 		return err
 	}
 	s.indexOnDemand(v, q.Rows)
+	q.Rows.Guard = guardOf(d)
 	page, err := s.d.Rows.QueryRows(reqCtx(c), v.RowTable, q.Rows)
 	if err != nil {
 		return err
+	}
+	if cached && len(page.Rows) == 0 && s.entryStale(c, d) {
+		return s.records(c, true)
 	}
 	// Narrow and mask before anything is encoded (JSON, CSV, NDJSON and the
 	// cursor alike), so no output path can see the stored values.
@@ -204,73 +221,51 @@ func cellText(t datasets.FieldType, v any) string {
 	}
 }
 
-// writeRecordObject writes one row as a JSON object whose keys keep the
-// schema's order (a Go map would sort them).
-func writeRecordObject(w *bufio.Writer, cols []datasets.Column, row []any) error {
-	w.WriteByte('{')
-	for i, col := range cols {
-		if i > 0 {
-			w.WriteByte(',')
-		}
-		k, _ := json.Marshal(col.Name)
-		w.Write(k)
-		w.WriteByte(':')
-		var v any
-		if i < len(row) {
-			v = cellValue(col.Type, row[i])
-		}
-		b, err := jsonMarshal(v)
-		if err != nil {
-			return err
-		}
-		w.Write(b[:len(b)-1]) // drop the encoder's newline
-	}
-	return w.WriteByte('}')
-}
-
 func writeRecordsJSON(c *fiber.Ctx, page datasets.RowPage, next string, withTotal bool) error {
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
-	var buf strings.Builder
-	w := bufio.NewWriter(&buf)
-	fields, _ := jsonMarshal(page.Columns)
-	w.WriteString(`{"fields":`)
-	w.Write(fields[:len(fields)-1])
-	w.WriteString(`,"records":[`)
+	fields, err := jsonMarshal(page.Columns)
+	if err != nil {
+		return datasets.Wrap(err, datasets.EINTERNAL, "encoding records")
+	}
+	b := make([]byte, 0, 256+len(page.Rows)*64*max(len(page.Columns), 1))
+	b = append(b, `{"fields":`...)
+	b = append(b, fields[:len(fields)-1]...)
+	b = append(b, `,"records":[`...)
+	keys := jsonKeys(page.Columns)
 	for i, row := range page.Rows {
 		if i > 0 {
-			w.WriteByte(',')
+			b = append(b, ',')
 		}
-		if err := writeRecordObject(w, page.Columns, row); err != nil {
+		if b, err = appendRecordObject(b, keys, page.Columns, row); err != nil {
 			return datasets.Wrap(err, datasets.EINTERNAL, "encoding records")
 		}
 	}
-	w.WriteString(`],"next":`)
+	b = append(b, `],"next":`...)
 	if next == "" {
-		w.WriteString("null")
+		b = append(b, "null"...)
 	} else {
-		b, _ := json.Marshal(next)
-		w.Write(b)
+		b = appendJSONString(b, next)
 	}
 	if withTotal {
-		w.WriteString(`,"total":` + strconv.FormatInt(page.Total, 10))
+		b = append(b, `,"total":`...)
+		b = strconv.AppendInt(b, page.Total, 10)
 	}
-	w.WriteString("}\n")
-	w.Flush()
-	return c.SendString(buf.String())
+	b = append(b, "}\n"...)
+	return c.Send(b)
 }
 
 func writeRecordsNDJSON(c *fiber.Ctx, page datasets.RowPage) error {
 	c.Set(fiber.HeaderContentType, "application/x-ndjson; charset=utf-8")
-	var buf strings.Builder
-	w := bufio.NewWriter(&buf)
+	b := make([]byte, 0, len(page.Rows)*64*max(len(page.Columns), 1))
+	keys := jsonKeys(page.Columns)
+	var err error
 	for _, row := range page.Rows {
-		if err := writeRecordObject(w, page.Columns, row); err != nil {
+		if b, err = appendRecordObject(b, keys, page.Columns, row); err != nil {
 			return datasets.Wrap(err, datasets.EINTERNAL, "encoding records")
 		}
-		w.WriteByte('\n')
+		b = append(b, '\n')
 	}
-	w.Flush()
-	return c.SendString(buf.String())
+	return c.Send(b)
 }
 
 func writeRecordsCSV(c *fiber.Ctx, page datasets.RowPage) error {

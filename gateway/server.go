@@ -63,6 +63,7 @@ type Server struct {
 	rl      *rateLimits
 	proxies *proxySet
 	docs    *openapi.Cache
+	entries *entryCache
 	gwDoc   []byte
 
 	bg sync.WaitGroup // background work (usage counting) that Shutdown waits for
@@ -100,6 +101,7 @@ func New(d Deps) (*Server, error) {
 		metrics: newMetrics(),
 		proxies: proxies,
 		docs:    openapi.NewCache(256),
+		entries: newEntryCache(d.Catalog),
 		gwDoc:   gwDoc,
 	}
 	s.rl = newRateLimits(store, d.Limits.withDefaults(), s.metrics, s.log)

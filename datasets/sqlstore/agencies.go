@@ -73,6 +73,7 @@ func (s *Store) CreateAgency(ctx context.Context, a *datasets.Agency) error {
 // an outbox event for each of the agency's entries, whose search documents
 // carry its name.
 func (s *Store) UpdateAgency(ctx context.Context, a *datasets.Agency) error {
+	defer s.gen.Add(1)
 	if strings.TrimSpace(a.Name) == "" {
 		return &datasets.Error{Code: datasets.EINVALID, Message: "invalid agency: field \"name\": is required",
 			Problems: []datasets.Problem{{Field: "name", Message: "is required"}}}

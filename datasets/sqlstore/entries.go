@@ -160,6 +160,7 @@ func validUUID(s string) bool { _, err := newID(s, ""); return err == nil && s !
 // CreateDataset stores a new entry, its first Change and an outbox event in
 // one transaction.
 func (s *Store) CreateDataset(ctx context.Context, d *datasets.Dataset, c datasets.Change) error {
+	defer s.gen.Add(1)
 	if err := d.Validate(); err != nil {
 		return err
 	}
@@ -262,6 +263,7 @@ func (s *Store) record(ctx context.Context, tx *sql.Tx, id string, c datasets.Ch
 // UpdateDataset replaces every editable field of the entry, appends c and
 // an outbox event in one transaction. c.Diff is computed when empty.
 func (s *Store) UpdateDataset(ctx context.Context, d *datasets.Dataset, c datasets.Change) error {
+	defer s.gen.Add(1)
 	if !validUUID(d.ID) {
 		return datasets.Errorf(datasets.ENOTFOUND, "dataset not found")
 	}

@@ -58,7 +58,7 @@ func (r *rowQuery) filter(f datasets.RowFilter) error {
 	if err != nil {
 		return err
 	}
-	id := quoteIdent(c.Name)
+	id := colIdent(c.Name)
 	one := func() error {
 		if len(f.Values) != 1 {
 			return invalidField(c.Name, "operator %s takes one value", f.Op)
@@ -162,7 +162,7 @@ func (r *rowQuery) keyset(keys []datasets.SortKey, after []any) error {
 	var ors []sqlPart
 	for i, k := range keys {
 		c, _ := r.col(k.Field)
-		id := quoteIdent(c.Name)
+		id := colIdent(c.Name)
 		v, err := r.s.d.bindCell(c.Type, after[i])
 		if err != nil {
 			return invalidField(c.Name, "cursor value: %s", err.Error())
@@ -256,9 +256,9 @@ func (s *Store) QueryRows(ctx context.Context, table string, q datasets.RowQuery
 		}
 		r.sortAt = append(r.sortAt, at)
 		if k.Desc {
-			order = append(order, quoteIdent(c.Name)+" DESC NULLS LAST")
+			order = append(order, colIdent(c.Name)+" DESC NULLS LAST")
 		} else {
-			order = append(order, quoteIdent(c.Name)+" ASC NULLS FIRST")
+			order = append(order, colIdent(c.Name)+" ASC NULLS FIRST")
 		}
 	}
 	order = append(order, quoteIdent(rowKey))
@@ -266,6 +266,15 @@ func (s *Store) QueryRows(ctx context.Context, table string, q datasets.RowQuery
 		if err := r.filter(f); err != nil {
 			return page, err
 		}
+	}
+	if g := q.Guard; g != nil {
+		if !validUUID(g.DatasetID) || (g.OpenClass != datasets.Open && g.OpenClass != datasets.Conditional) {
+			return page, datasets.Errorf(datasets.EINVALID, "row guard must name an entry and an open or conditional class")
+		}
+		// The same gate as the public catalogue queries (publicCond),
+		// narrowed to the class the request was admitted under.
+		r.where = append(r.where, `EXISTS (SELECT 1 FROM datasets d WHERE d.id = ? AND d.state = 'published' AND d.open_class = ?)`)
+		r.args = append(r.args, g.DatasetID, string(g.OpenClass))
 	}
 	// The count ignores the cursor: it is the size of the whole result.
 	countWhere, countArgs := r.whereSQL(), append([]any(nil), r.args...)
@@ -276,7 +285,7 @@ func (s *Store) QueryRows(ctx context.Context, table string, q datasets.RowQuery
 	}
 	names := make([]string, 0, len(r.fetch)+1)
 	for _, c := range r.fetch {
-		names = append(names, quoteIdent(c.Name))
+		names = append(names, colIdent(c.Name))
 	}
 	names = append(names, quoteIdent(rowKey))
 	query := fmt.Sprintf(`SELECT %s FROM %s%s ORDER BY %s LIMIT %d`,

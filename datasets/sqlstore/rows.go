@@ -23,6 +23,10 @@ var tableName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 // rowKey is the row-number column; callers cannot name a column like it.
 const rowKey = "_row"
 
+// maxColumnName bounds a column name (it travels in every schema and
+// OpenAPI document); names over 63 bytes are stored shortened (physical).
+const maxColumnName = 1024
+
 // maxColumns stays below both databases' column limits (SQLite 2000,
 // PostgreSQL 1600).
 const maxColumns = 1000
@@ -34,9 +38,34 @@ func checkTable(table string) error {
 	return nil
 }
 
+// maxIdent is PostgreSQL's identifier length in bytes (NAMEDATALEN - 1).
+const maxIdent = 63
+
+// physical is the database name of the column named name. Names of up to 63
+// bytes are kept; a longer one (a Chinese heading of more than 21
+// characters, common in published spreadsheets) is cut at a character
+// boundary and ends in "~" and 8 hex digits of its SHA-256, so it fits
+// PostgreSQL's limit and stays distinct. Callers always see the full name:
+// the version's schema keeps it, and every query maps it here.
+func physical(name string) string {
+	if len(name) <= maxIdent {
+		return name
+	}
+	h := sha256.Sum256([]byte(name))
+	suffix := "~" + hex.EncodeToString(h[:4])
+	cut := maxIdent - len(suffix)
+	for cut > 0 && !utf8.RuneStart(name[cut]) {
+		cut--
+	}
+	return name[:cut] + suffix
+}
+
+// colIdent is the quoted database identifier of a schema column.
+func colIdent(name string) string { return quoteIdent(physical(name)) }
+
 // checkColumns refuses names that cannot be the same column on both
-// databases: PostgreSQL cuts identifiers at 63 bytes and refuses NUL;
-// SQLite compares ASCII letters case-insensitively.
+// databases: PostgreSQL refuses NUL; SQLite compares ASCII letters
+// case-insensitively. Long names are shortened (physical).
 func checkColumns(cols []datasets.Column) error {
 	if len(cols) == 0 || len(cols) > maxColumns {
 		return datasets.Errorf(datasets.EINVALID, "a row table needs 1 to %d columns", maxColumns)
@@ -44,9 +73,9 @@ func checkColumns(cols []datasets.Column) error {
 	seen := map[string]bool{}
 	for i, c := range cols {
 		p := datasets.Problem{Column: i + 1, Field: c.Name}
-		switch folded := asciiLower(c.Name); {
-		case c.Name == "" || len(c.Name) > 63 || !utf8.ValidString(c.Name) || strings.IndexByte(c.Name, 0) >= 0:
-			p.Message = "column name must be 1–63 bytes of UTF-8 without NUL"
+		switch folded := asciiLower(physical(c.Name)); {
+		case c.Name == "" || len(c.Name) > maxColumnName || !utf8.ValidString(c.Name) || strings.IndexByte(c.Name, 0) >= 0:
+			p.Message = fmt.Sprintf("column name must be 1–%d bytes of UTF-8 without NUL", maxColumnName)
 		case folded == rowKey:
 			p.Message = "column name " + rowKey + " is reserved"
 		case seen[folded]:
@@ -132,7 +161,7 @@ func (s *Store) createSQL(table string, cols []datasets.Column) string {
 		b.WriteString(`BIGINT PRIMARY KEY`)
 	}
 	for _, c := range cols {
-		b.WriteString(`, ` + quoteIdent(c.Name) + ` ` + s.d.colTypes[c.Type])
+		b.WriteString(`, ` + colIdent(c.Name) + ` ` + s.d.colTypes[c.Type])
 	}
 	b.WriteString(`)`)
 	return b.String()
@@ -160,7 +189,7 @@ func (s *Store) autoIndexed(cols []datasets.Column) []string {
 func indexSQL(table, col string) string {
 	h := sha256.Sum256([]byte(table + "\x00" + col))
 	return `CREATE INDEX IF NOT EXISTS ` + quoteIdent("ix_"+hex.EncodeToString(h[:12])) + ` ON ` +
-		quoteIdent(table) + ` (` + quoteIdent(col) + `)`
+		quoteIdent(table) + ` (` + colIdent(col) + `)`
 }
 
 // LoadRows creates table and loads every row of src in one transaction.
@@ -223,7 +252,7 @@ func (s *Store) copyRows(ctx context.Context, table string, l *loader) error {
 	}
 	names := []string{rowKey}
 	for _, c := range l.cols {
-		names = append(names, c.Name)
+		names = append(names, physical(c.Name))
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{table}, names, l); err != nil {
 		return err
@@ -322,7 +351,7 @@ func (s *Store) IndexColumns(ctx context.Context, table string, cols []string) e
 		return err
 	}
 	for _, c := range cols {
-		if !have[c] {
+		if !have[physical(c)] {
 			return datasets.Errorf(datasets.EINVALID, "table %s has no column %q", table, c)
 		}
 	}

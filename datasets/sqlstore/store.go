@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -31,11 +32,21 @@ type Store struct {
 	pool *pgxpool.Pool // PostgreSQL only: CopyFrom needs the native pool
 	d    *dialect
 
+	// gen counts catalogue writes made through this Store (see
+	// CatalogGeneration).
+	gen atomic.Uint64
+
 	// AutoIndex is the most columns LoadRows indexes (integer, date,
 	// datetime and text columns, in schema order); 0 turns it off. Set it
 	// before loading.
 	AutoIndex int
 }
+
+// CatalogGeneration changes after every catalogue write made through this
+// Store (entries, versions, agencies), whether it committed or not. A
+// cache of catalogue reads in the same process compares it to know that
+// what it holds may be stale; writes by other processes are not seen here.
+func (s *Store) CatalogGeneration() uint64 { return s.gen.Load() }
 
 // Open connects to the database named by url and applies pending
 // migrations. url is sqlite:///abs/path.db, sqlite://relative/path.db or

@@ -100,6 +100,7 @@ func (s *Store) CreateVersion(ctx context.Context, v *datasets.Version) error {
 // FinishVersion records a version's final state; a ready version becomes
 // current in the same transaction. ECONFLICT if it is not pending.
 func (s *Store) FinishVersion(ctx context.Context, v *datasets.Version) error {
+	defer s.gen.Add(1)
 	if v.State != datasets.VersionReady && v.State != datasets.VersionFailed {
 		return datasets.Errorf(datasets.EINVALID, "a version finishes as ready or failed, not %q", v.State)
 	}

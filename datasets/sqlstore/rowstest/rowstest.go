@@ -357,16 +357,47 @@ func testTableNames(t *testing.T, r datasets.Rows) {
 	})
 	t.Run("bad columns", func(t *testing.T) {
 		for name, cs := range map[string][]datasets.Column{
-			"none":          nil,
-			"reserved":      {{Name: "_row", Type: datasets.TypeInteger}},
-			"twice":         {{Name: "a", Type: datasets.TypeText}, {Name: "A", Type: datasets.TypeText}},
-			"empty":         {{Name: "", Type: datasets.TypeText}},
-			"unknown type":  {{Name: "a", Type: "money"}},
-			"over 63 bytes": {{Name: strings.Repeat("長", 22), Type: datasets.TypeText}},
+			"none":            nil,
+			"reserved":        {{Name: "_row", Type: datasets.TypeInteger}},
+			"twice":           {{Name: "a", Type: datasets.TypeText}, {Name: "A", Type: datasets.TypeText}},
+			"empty":           {{Name: "", Type: datasets.TypeText}},
+			"unknown type":    {{Name: "a", Type: "money"}},
+			"over 1024 bytes": {{Name: strings.Repeat("長", 342), Type: datasets.TypeText}},
 		} {
 			_, err := r.LoadRows(ctx, "bad_cols", cs, Source(nil))
 			if datasets.ErrorCode(err) != datasets.EINVALID {
 				t.Errorf("%s: error %v, want EINVALID", name, err)
+			}
+		}
+	})
+	t.Run("long column names", func(t *testing.T) {
+		// Headings of published spreadsheets run past PostgreSQL's 63-byte
+		// identifiers; two that differ only after byte 63 stay two columns.
+		long := strings.Repeat("長", 21) // 63 bytes
+		cols := []datasets.Column{
+			{Name: long + "（戶籍人口，單位：萬人）", Type: datasets.TypeInteger},
+			{Name: long + "（常住人口，單位：萬人）", Type: datasets.TypeInteger},
+			{Name: long, Type: datasets.TypeText},
+		}
+		mustLoad(t, r, "long_cols", cols, [][]any{{int64(1), int64(10), "a"}, {int64(2), int64(20), "b"}, {int64(3), int64(30), "c"}})
+		p, err := r.QueryRows(context.Background(), "long_cols", datasets.RowQuery{Columns: cols, Limit: 10,
+			Select:  []string{cols[1].Name, cols[2].Name},
+			Filters: []datasets.RowFilter{{Field: cols[0].Name, Op: datasets.OpGte, Values: []any{int64(2)}}},
+			Sort:    []datasets.SortKey{{Field: cols[1].Name, Desc: true}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Rows) != 2 || p.Rows[0][0] != int64(30) || p.Rows[0][1] != "c" || p.Rows[1][0] != int64(20) {
+			t.Fatalf("rows %v", p.Rows)
+		}
+		if p.Columns[0].Name != cols[1].Name {
+			t.Fatalf("the page names the column %q, want its full name", p.Columns[0].Name)
+		}
+		if ix, ok := r.(interface {
+			IndexColumns(ctx context.Context, table string, cols []string) error
+		}); ok {
+			if err := ix.IndexColumns(context.Background(), "long_cols", []string{cols[0].Name, cols[1].Name}); err != nil {
+				t.Fatalf("indexing long-named columns: %v", err)
 			}
 		}
 	})
