@@ -442,3 +442,54 @@ func (r *relay) stop() {
 	}
 	r.conns = nil
 }
+
+// A local read hands its section to the writer (sendfile on a socket): it
+// must still be exactly the asked range, on a real TCP connection too.
+func TestLocalGetWritesItsSection(t *testing.T) {
+	l := blobtest.MustOpenLocal(t)
+	data := blobtest.FixtureCSV(t)
+	blobtest.MustPut(t, l, "dgpa.csv", data, -1, "text/csv")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for _, r := range []struct{ off, n int64 }{{0, -1}, {7, 100}, {int64(len(data)) - 5, 5}} {
+		rc, _, err := l.Get(context.Background(), "dgpa.csv", r.off, r.n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := data[r.off:]
+		if r.n >= 0 {
+			want = want[:r.n]
+		}
+		got := make(chan []byte)
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				got <- nil
+				return
+			}
+			b, _ := io.ReadAll(c)
+			c.Close()
+			got <- b
+		}()
+		conn, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		wt, ok := rc.(io.WriterTo)
+		if !ok {
+			t.Fatal("a local read does not offer WriteTo")
+		}
+		n, err := wt.WriteTo(conn)
+		conn.Close()
+		rc.Close()
+		if err != nil || n != int64(len(want)) {
+			t.Fatalf("range %+v: wrote %d, %v; want %d bytes", r, n, err, len(want))
+		}
+		if b := <-got; !bytes.Equal(b, want) {
+			t.Fatalf("range %+v: the peer received %d bytes that differ from the section", r, len(b))
+		}
+	}
+}
