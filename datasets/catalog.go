@@ -94,6 +94,9 @@ type Catalog interface {
 	Version(ctx context.Context, datasetID string, number int) (*Version, error)
 	// Versions lists an entry's versions, newest first.
 	Versions(ctx context.Context, datasetID string) ([]Version, error)
+	// PendingVersions lists versions of any entry still pending that were
+	// created before before, oldest first, at most limit of them.
+	PendingVersions(ctx context.Context, before time.Time, limit int) ([]Version, error)
 
 	// Outbox returns up to limit events with Seq > after, in order.
 	Outbox(ctx context.Context, after int64, limit int) ([]OutboxEvent, error)

@@ -135,3 +135,51 @@ func (s *Service) ingest(ctx context.Context, d *datasets.Dataset, v *datasets.V
 	}
 	return s.loadRows(ctx, d, v, tmp.Name())
 }
+
+// StaleAfter is how long a version may stay pending before SweepPending
+// fails it: far longer than any upload and ingestion takes (a 1 GiB file
+// loads in under a minute, BENCHMARKS.md), so that a version still being
+// ingested by another process is never touched.
+const StaleAfter = 6 * time.Hour
+
+// SweepPending fails every version left pending for longer than olderThan
+// — its process died during the upload or the ingestion — and removes what
+// it may have left: its row table and its stored file. Such a version was
+// never current, so nothing public changes; the agency sees it failed with
+// the reason instead of pending for ever. It returns how many it failed.
+func (s *Service) SweepPending(ctx context.Context, olderThan time.Duration) (int, error) {
+	swept := 0
+	for {
+		vs, err := s.Catalog.PendingVersions(ctx, s.now().Add(-olderThan), 100)
+		if err != nil {
+			return swept, err
+		}
+		for i := range vs {
+			v := &vs[i]
+			v.State = datasets.VersionFailed
+			v.Error = fmt.Sprintf("interrupted: still pending %s after it was created (the upload or its ingestion stopped with its process); upload the file again",
+				s.now().Sub(v.CreatedAt).Round(time.Minute))
+			if err := s.Rows.DropRows(ctx, rowTable(v)); err != nil {
+				return swept, err
+			}
+			if v.Filename != "" {
+				key := fmt.Sprintf("datasets/%s/v%d/%s", v.DatasetID, v.Number, blobName(v.Filename))
+				if err := s.Blobs.Delete(ctx, key); err != nil && !datasets.IsCode(err, datasets.ENOTFOUND) {
+					return swept, err
+				}
+			}
+			v.RowTable, v.BlobKey = "", ""
+			if err := s.Catalog.FinishVersion(ctx, v); err != nil {
+				if datasets.IsCode(err, datasets.ECONFLICT) {
+					continue // it finished meanwhile after all
+				}
+				return swept, err
+			}
+			s.log().Warn("failed a version left pending", "dataset", v.DatasetID, "version", v.Number, "created", v.CreatedAt)
+			swept++
+		}
+		if len(vs) < 100 {
+			return swept, nil
+		}
+	}
+}

@@ -104,6 +104,26 @@ func serve(ctx context.Context, e *env, cfg *Config, before func(context.Context
 	if err != nil {
 		return err
 	}
+	// Versions a dead process left pending are failed at start and hourly
+	// (portal.SweepPending: only those pending for over six hours).
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			if n, err := svc.SweepPending(idxCtx, portal.StaleAfter); err != nil && idxCtx.Err() == nil {
+				log.Warn("sweeping abandoned pending versions", "err", err)
+			} else if n > 0 {
+				log.Warn("failed versions left pending by a stopped process", "count", n)
+			}
+			select {
+			case <-idxCtx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
 	limits, err := gateway.ParseLimits(cfg.RateLimits)
 	if err != nil {
 		return fmt.Errorf("--rate-limits / KAIFANG_RATE_LIMITS: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"kaifang/datasets"
 )
@@ -178,6 +179,16 @@ func (s *Store) Versions(ctx context.Context, datasetID string) ([]datasets.Vers
 	}
 	vs, err := s.versions(ctx, s.db, `dataset_id = ? ORDER BY number DESC`, datasetID)
 	return vs, s.fail(err, "versions")
+}
+
+// PendingVersions lists pending versions created before before, oldest first.
+func (s *Store) PendingVersions(ctx context.Context, before time.Time, limit int) ([]datasets.Version, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	vs, err := s.versions(ctx, s.db, fmt.Sprintf(`state = ? AND created_at < ? ORDER BY created_at, id LIMIT %d`, limit),
+		string(datasets.VersionPending), s.d.ts(before.UTC()))
+	return vs, s.fail(err, "pending versions")
 }
 
 // Outbox returns up to limit events with Seq > after, in order.
