@@ -228,7 +228,27 @@ type Access interface {
 	RevokeKey(ctx context.Context, id string, t time.Time) error
 
 	// AppendAudit appends r to the chain: Seq, PrevHash and Hash are set by
-	// the store, and the record is durable when AppendAudit returns.
+	// the store, and the record is durable when AppendAudit returns nil or
+	// EFORBIDDEN. Concurrent appends may share one commit (group commit);
+	// the chain stays gap-free and ordered across every process sharing
+	// the store.
+	//
+	// If ctx ends before r joins a commit, AppendAudit returns an
+	// EUNAVAILABLE error wrapping ctx.Err() and r is not written; once r
+	// is in a commit it waits for that commit's outcome. Any other error
+	// means r was not written.
+	//
+	// A keyed record (KeyID set) is confirmed in the commit's transaction:
+	// the key must not be revoked, its application must be approved and
+	// its grant (GrantID, when set) not revoked. Keys and grants are never
+	// deleted, so an id the store never issued is not checked. If the
+	// check fails, r is written with Status 403 and Rows 0 and AppendAudit
+	// returns EFORBIDDEN saying why: the caller must refuse the request
+	// with 403 and send none of its data (a request refused for another
+	// reason, say 429, becomes a 403 too). This is what makes a revocation
+	// hold at once on every gateway although gateways cache keys. Expiry
+	// is not re-checked here: gateways check it from the key's and the
+	// grant's times.
 	AppendAudit(ctx context.Context, r *AuditRecord) error
 	// AuditRecords returns up to limit records with Seq > after, in order.
 	AuditRecords(ctx context.Context, after int64, limit int) ([]AuditRecord, error)

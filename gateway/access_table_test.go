@@ -87,26 +87,8 @@ func MustAccessKeys(tb testing.TB, e *env, svc *portal.Service, cond, other *dat
 	ctx := context.Background()
 	dev := &datasets.User{ID: "dev-table", Role: datasets.RoleDeveloper}
 	now := time.Now().UTC()
-	all := []datasets.AccessMode{datasets.Verify, datasets.Query, datasets.Bulk}
-	fields := []string{"name", "id_card", "district", "score"}
 	key := func(d *datasets.Dataset, from, to time.Time) string {
-		a := &datasets.Application{ApplicantID: dev.ID, AgencyID: e.ag.ID, Scenario: "身份核驗", Purpose: "測試",
-			Requests: []datasets.AccessRequest{{DatasetID: d.ID, Fields: fields, Modes: all}},
-			From:     from, To: to, State: datasets.AppSubmitted, DueAt: now}
-		if err := e.store.CreateApplication(ctx, a, datasets.ApplicationEvent{Actor: dev.ID, To: datasets.AppSubmitted}); err != nil {
-			tb.Fatal(err)
-		}
-		a.State = datasets.AppApproved
-		g := datasets.Grant{ApplicationID: a.ID, HolderID: dev.ID, AgencyID: e.ag.ID, DatasetID: d.ID, Fields: fields, Modes: all,
-			Masks: map[string]datasets.MaskRule{"id_card": datasets.MaskIDCard, "name": datasets.MaskName},
-			Rate:  10000, RatePeriod: datasets.PerMinute, Quota: 100000, QuotaPeriod: datasets.PerDay, From: from, To: to}
-		if err := e.store.DecideApplication(ctx, a, datasets.AppSubmitted, datasets.ApplicationEvent{Actor: "rev"}, []datasets.Grant{g}); err != nil {
-			tb.Fatal(err)
-		}
-		s, _, err := svc.CreateKey(ctx, dev, a.ID, "table")
-		if err != nil {
-			tb.Fatal(err)
-		}
+		s, _ := MustTableKey(tb, e, svc, dev, d, from, to)
 		return s
 	}
 	ks := accessKeys{"none": ""}
@@ -127,6 +109,33 @@ func MustAccessKeys(tb testing.TB, e *env, svc *portal.Service, cond, other *dat
 	svc.Now = nil
 	ks["unknown"] = "kf_" + strings.Repeat("a", 52)
 	return ks
+}
+
+// MustTableKey approves, for d, every mode on every field with the name and
+// ID card masked, for the period from–to, and returns a key of dev for it.
+func MustTableKey(tb testing.TB, e *env, svc *portal.Service, dev *datasets.User, d *datasets.Dataset, from, to time.Time) (string, *datasets.APIKey) {
+	tb.Helper()
+	ctx := context.Background()
+	all := []datasets.AccessMode{datasets.Verify, datasets.Query, datasets.Bulk}
+	fields := []string{"name", "id_card", "district", "score"}
+	a := &datasets.Application{ApplicantID: dev.ID, AgencyID: e.ag.ID, Scenario: "身份核驗", Purpose: "測試",
+		Requests: []datasets.AccessRequest{{DatasetID: d.ID, Fields: fields, Modes: all}},
+		From:     from, To: to, State: datasets.AppSubmitted, DueAt: time.Now().UTC()}
+	if err := e.store.CreateApplication(ctx, a, datasets.ApplicationEvent{Actor: dev.ID, To: datasets.AppSubmitted}); err != nil {
+		tb.Fatal(err)
+	}
+	a.State = datasets.AppApproved
+	g := datasets.Grant{ApplicationID: a.ID, HolderID: dev.ID, AgencyID: e.ag.ID, DatasetID: d.ID, Fields: fields, Modes: all,
+		Masks: map[string]datasets.MaskRule{"id_card": datasets.MaskIDCard, "name": datasets.MaskName},
+		Rate:  10000, RatePeriod: datasets.PerMinute, Quota: 100000, QuotaPeriod: datasets.PerDay, From: from, To: to}
+	if err := e.store.DecideApplication(ctx, a, datasets.AppSubmitted, datasets.ApplicationEvent{Actor: "rev"}, []datasets.Grant{g}); err != nil {
+		tb.Fatal(err)
+	}
+	s, k, err := svc.CreateKey(ctx, dev, a.ID, "table")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s, k
 }
 
 // route is one gateway data route of the table.
@@ -306,5 +315,102 @@ func TestAccessTable(t *testing.T) {
 				t.Fatalf("%d audit records, want at least 32", n)
 			}
 		})
+	})
+}
+
+// A gateway caches keys; a key revoked in the store directly, as another
+// gateway process does, is still refused on its next request on every data
+// route, with nothing of the rows, masked or not, in the answer. So are
+// keys whose application or grant was revoked behind the cache's back.
+func TestRevokedBehindTheCache(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, dbURL string) {
+		ctx := context.Background()
+		var svc *portal.Service
+		lots := limiter.Rate{Period: time.Minute, Limit: 10000}
+		e := MustEnv(t, dbURL, blobtest.MustOpenLocal(t), withPortal(&svc),
+			withRateStore(memory.NewStore(), Limits{Downloads: lots, Records: lots, Search: lots, Default: lots}))
+		cond := MustPeopleEntry(t, e, "people-cond", datasets.Conditional, condSecret)
+		dev := &datasets.User{ID: "dev-cache", Role: datasets.RoleDeveloper}
+		now := time.Now().UTC()
+		for _, how := range []struct {
+			name   string
+			revoke func(t *testing.T, k *datasets.APIKey)
+		}{
+			{"key", func(t *testing.T, k *datasets.APIKey) {
+				if err := e.store.RevokeKey(ctx, k.ID, time.Now()); err != nil {
+					t.Fatal(err)
+				}
+			}},
+			{"application", func(t *testing.T, k *datasets.APIKey) {
+				a, err := e.store.Application(ctx, k.ApplicationID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				a.State = datasets.AppRevoked
+				if err := e.store.DecideApplication(ctx, a, datasets.AppApproved, datasets.ApplicationEvent{Actor: "other process"}, nil); err != nil {
+					t.Fatal(err)
+				}
+			}},
+			{"grant", func(t *testing.T, k *datasets.APIKey) {
+				if err := e.store.RevokeGrants(ctx, k.ApplicationID, time.Now()); err != nil {
+					t.Fatal(err)
+				}
+			}},
+		} {
+			t.Run(how.name, func(t *testing.T) {
+				secret, k := MustTableKey(t, e, svc, dev, cond, now.Add(-time.Hour), now.Add(24*time.Hour))
+				get := func(r route) (*http.Response, []byte) {
+					var body io.Reader
+					if r.body != "" {
+						body = strings.NewReader(strings.ReplaceAll(r.body, "{{ID}}", condSecret.id))
+					}
+					req, _ := http.NewRequest(r.method, e.url+"/api/v1/datasets/"+cond.Slug+r.path, body)
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("X-API-Key", secret)
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					raw, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					return resp, readable(t, raw)
+				}
+				// Served, and now cached.
+				if resp, body := get(tableRoutes[0]); resp.StatusCode != 200 || !bytes.Contains(body, []byte(condMasked)) {
+					t.Fatalf("before the revocation: status %d: %.300s", resp.StatusCode, body)
+				}
+				how.revoke(t, k)
+				for _, r := range tableRoutes {
+					if !r.data {
+						continue
+					}
+					resp, body := get(r)
+					if resp.StatusCode != 403 || resp.Header.Get("Content-Type") != "application/problem+json" {
+						t.Fatalf("%s after the revocation: status %d %s: %.300s", r.name, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+					}
+					for _, v := range []string{condSecret.name, condSecret.id, condMasked, "趙**", "district"} {
+						if bytes.Contains(body, []byte(v)) {
+							t.Fatalf("%s after the revocation: %q in the refusal: %s", r.name, v, body)
+						}
+					}
+				}
+				recs, err := e.store.AuditRecords(ctx, 0, 10000)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var mine []datasets.AuditRecord
+				for _, r := range recs {
+					if r.KeyID == k.ID {
+						mine = append(mine, r)
+					}
+				}
+				if len(mine) < 2 || mine[0].Status != 200 || mine[1].Status != 403 || mine[1].Rows != 0 {
+					t.Fatalf("audit records of the key: %+v; want 200, then the refused use as 403 with no rows", mine)
+				}
+				if _, err := svc.VerifyAudit(ctx); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
 	})
 }

@@ -35,8 +35,10 @@ type PageFilter interface {
 }
 
 // KeyAuthorizer admits API keys to conditional entries through their grants.
-// It keeps no key state in process: every request looks its key up by hash,
-// so a revocation holds on every gateway at the next request.
+// Keys are cached in process for a short time (portal.AuthenticateKey); a
+// revocation still holds on every gateway at the next request because the
+// audit commit re-checks the key, and a use refused there leaves as a 403
+// with none of its data.
 type KeyAuthorizer struct {
 	svc   *portal.Service
 	store limiter.Store
@@ -239,6 +241,12 @@ func (k *KeyAuthorizer) audit(c *fiber.Ctx, a *access, status int, rows int64) e
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), 5*time.Second)
 	defer cancel()
 	if err := k.svc.RecordUse(ctx, r); err != nil {
+		if datasets.IsCode(err, datasets.EFORBIDDEN) {
+			// The store found the key, its application or its grant
+			// revoked since it was cached: the use is recorded as refused
+			// and must be.
+			return err
+		}
 		return datasets.Wrap(err, datasets.EUNAVAILABLE, "the audit log is unavailable")
 	}
 	return nil
@@ -291,8 +299,10 @@ func (k *KeyAuthorizer) FilterPage(c *fiber.Ctx, page *datasets.RowPage) {
 
 // AuditMiddleware records every admitted conditional request after its
 // handler ran, with the final status and the rows returned, and replaces
-// the response with a 503 if the record cannot be made durable. Mount it
-// before the handler on records, verify and download.
+// the response with a 503 if the record cannot be made durable, or with a
+// 403 if the audit commit finds the key revoked (see KeyAuthorizer). The
+// response is not sent before either. Mount it before the handler on
+// records, verify and download.
 func (k *KeyAuthorizer) AuditMiddleware() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		c.Locals(localAuditDefered, true)

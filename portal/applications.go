@@ -421,6 +421,7 @@ func (s *Service) Revoke(ctx context.Context, u *datasets.User, id, reason strin
 	}
 	now := s.now()
 	a.State, a.DecidedAt, a.DecidedBy, a.Reason = datasets.AppRevoked, &now, u.ID, strings.TrimSpace(reason)
+	defer s.ForgetApplication(id)
 	if err := s.Access.DecideApplication(ctx, a, datasets.AppApproved, datasets.ApplicationEvent{Actor: u.ID, Reason: a.Reason, At: now}, nil); err != nil {
 		return nil, err
 	}
@@ -450,6 +451,7 @@ func (s *Service) ExpireApplications(ctx context.Context) (int, error) {
 			return n, err
 		}
 		if err == nil {
+			s.ForgetApplication(a.ID)
 			n++
 		}
 	}

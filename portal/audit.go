@@ -9,11 +9,19 @@ import (
 
 // RecordUse appends one use of conditional data to the audit chain and
 // returns once it is durable; the gateway sends nothing before that.
+// EFORBIDDEN means the store's check found the key, its application or
+// its grant revoked (see datasets.Access AppendAudit): the record is
+// written as a 403, the use must be refused, and this process forgets
+// the key so that its next request is refused up front.
 func (s *Service) RecordUse(ctx context.Context, r *datasets.AuditRecord) error {
 	if r.At.IsZero() {
 		r.At = s.now()
 	}
-	return s.Access.AppendAudit(ctx, r)
+	err := s.Access.AppendAudit(ctx, r)
+	if datasets.IsCode(err, datasets.EFORBIDDEN) {
+		s.ForgetKey(r.KeyID)
+	}
+	return err
 }
 
 // AuditError names the first record of the chain that fails verification.

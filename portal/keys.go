@@ -8,6 +8,7 @@ import (
 	"encoding/base32"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"kaifang/datasets"
@@ -111,11 +112,13 @@ func (s *Service) ownKey(ctx context.Context, u *datasets.User, id string) (*dat
 	return k, nil
 }
 
-// RevokeKey stops a key at once: gateways look keys up on every request.
+// RevokeKey stops a key at once: this process forgets it, and every
+// gateway's audit commit refuses its next use (see AuthenticateKey).
 func (s *Service) RevokeKey(ctx context.Context, u *datasets.User, id string) error {
 	if _, err := s.ownKey(ctx, u, id); err != nil {
 		return err
 	}
+	defer s.ForgetKey(id)
 	return s.Access.RevokeKey(ctx, id, s.now())
 }
 
@@ -133,13 +136,16 @@ func (s *Service) RotateKey(ctx context.Context, u *datasets.User, id string) (s
 	if err != nil {
 		return "", nil, err
 	}
+	defer s.ForgetKey(old.ID)
 	if err := s.Access.RevokeKey(ctx, old.ID, s.now()); err != nil {
 		return "", nil, err
 	}
 	return secret, k, nil
 }
 
-// KeyAccess is an authenticated key with what it may reach.
+// KeyAccess is an authenticated key with what it may reach. It may be
+// shared by concurrent requests through the key cache: read it, never
+// change it.
 type KeyAccess struct {
 	Key         *datasets.APIKey
 	Application *datasets.Application
@@ -147,15 +153,39 @@ type KeyAccess struct {
 }
 
 // AuthenticateKey looks a presented key up by its keyed hash (an indexed
-// lookup, no scan, no in-process cache: a revocation holds on every
-// gateway at once). EUNAUTHORIZED for a key that does not exist,
-// EFORBIDDEN for one revoked, expired or whose application is no longer approved.
+// lookup, no scan) and checks it. EUNAUTHORIZED for a key that does not
+// exist, EFORBIDDEN (with the KeyAccess, so the refusal can be audited)
+// for one revoked, expired or whose application is no longer approved.
+//
+// What a lookup found is cached in process for KeyCacheTTL, so the hot
+// path costs no query. A revocation still holds at once on every gateway:
+// the store re-checks each use's key, application and grant in the
+// transaction that makes its audit record durable (datasets.Access
+// AppendAudit), and the gateway sends nothing of a use refused there;
+// RecordUse then drops the stale entry. Revocations through this Service
+// drop it at once. Expiry is checked from the cached times on every call.
+// Unknown keys are not cached: a key created through another process
+// works at once, and guessed keys cannot fill the cache.
 func (s *Service) AuthenticateKey(ctx context.Context, secret string) (*KeyAccess, error) {
 	secret = strings.TrimSpace(secret)
 	if !strings.HasPrefix(secret, KeyPrefix) || len(secret) > 128 {
 		return nil, datasets.Errorf(datasets.EUNAUTHORIZED, "not an API key")
 	}
 	h := s.KeyHash(secret)
+	c := s.keyCache()
+	ka := c.get(h, time.Now())
+	if ka == nil {
+		var err error
+		if ka, err = s.lookupKey(ctx, h); err != nil {
+			return nil, err
+		}
+		c.put(h, ka, time.Now())
+	}
+	return ka, ka.check(s.now())
+}
+
+// lookupKey reads a key with its application and grants from the store.
+func (s *Service) lookupKey(ctx context.Context, h []byte) (*KeyAccess, error) {
 	k, err := s.Access.KeyByHash(ctx, h)
 	if datasets.IsCode(err, datasets.ENOTFOUND) {
 		return nil, datasets.Errorf(datasets.EUNAUTHORIZED, "unknown API key")
@@ -167,22 +197,15 @@ func (s *Service) AuthenticateKey(ctx context.Context, secret string) (*KeyAcces
 		return nil, datasets.Errorf(datasets.EUNAUTHORIZED, "unknown API key")
 	}
 	ka := &KeyAccess{Key: k}
-	now := s.now()
 	if k.RevokedAt != nil {
-		return ka, datasets.Errorf(datasets.EFORBIDDEN, "API key %s was revoked", k.Prefix)
-	}
-	if !now.Before(k.ExpiresAt) {
-		return ka, datasets.Errorf(datasets.EFORBIDDEN, "API key %s expired at %s", k.Prefix, k.ExpiresAt.Format(time.RFC3339))
+		return ka, nil // refused for good: what it reached does not matter
 	}
 	if ka.Application, err = s.Access.Application(ctx, k.ApplicationID); err != nil {
-		return ka, err
-	}
-	if ka.Application.State != datasets.AppApproved {
-		return ka, datasets.Errorf(datasets.EFORBIDDEN, "the application of API key %s is %s", k.Prefix, ka.Application.State)
+		return nil, err
 	}
 	grants, err := s.Access.Grants(ctx, k.ApplicationID)
 	if err != nil {
-		return ka, err
+		return nil, err
 	}
 	for _, g := range grants {
 		if slices.Contains(k.GrantIDs, g.ID) {
@@ -190,6 +213,109 @@ func (s *Service) AuthenticateKey(ctx context.Context, secret string) (*KeyAcces
 		}
 	}
 	return ka, nil
+}
+
+// check refuses a key revoked, expired at now or whose application is not approved.
+func (ka *KeyAccess) check(now time.Time) error {
+	k := ka.Key
+	if k.RevokedAt != nil {
+		return datasets.Errorf(datasets.EFORBIDDEN, "API key %s was revoked", k.Prefix)
+	}
+	if !now.Before(k.ExpiresAt) {
+		return datasets.Errorf(datasets.EFORBIDDEN, "API key %s expired at %s", k.Prefix, k.ExpiresAt.Format(time.RFC3339))
+	}
+	if ka.Application == nil || ka.Application.State != datasets.AppApproved {
+		state := datasets.ApplicationState("unknown")
+		if ka.Application != nil {
+			state = ka.Application.State
+		}
+		return datasets.Errorf(datasets.EFORBIDDEN, "the application of API key %s is %s", k.Prefix, state)
+	}
+	return nil
+}
+
+// KeyCacheTTL is how long a looked-up key is reused before it is read
+// again; KeyCacheSize bounds the cache.
+const (
+	KeyCacheTTL  = 30 * time.Second
+	KeyCacheSize = 10000
+)
+
+// keyCache holds recently looked-up keys by hash.
+type keyCache struct {
+	mu     sync.Mutex
+	byHash map[string]keyCacheEntry
+}
+
+type keyCacheEntry struct {
+	ka    *KeyAccess
+	until time.Time
+}
+
+// keyCacheInit guards the lazy creation of each Service's key cache
+// (Service is a plain struct its users fill in, with no constructor).
+var keyCacheInit sync.Mutex
+
+func (s *Service) keyCache() *keyCache {
+	keyCacheInit.Lock()
+	defer keyCacheInit.Unlock()
+	if s.keys == nil {
+		s.keys = &keyCache{byHash: map[string]keyCacheEntry{}}
+	}
+	return s.keys
+}
+
+func (c *keyCache) get(h []byte, now time.Time) *KeyAccess {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.byHash[string(h)]
+	if !ok || !now.Before(e.until) {
+		return nil
+	}
+	return e.ka
+}
+
+func (c *keyCache) put(h []byte, ka *KeyAccess, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.byHash) >= KeyCacheSize {
+		for k, e := range c.byHash {
+			if !now.Before(e.until) {
+				delete(c.byHash, k)
+			}
+		}
+		// All fresh: drop an eighth, at random (map order), so a full
+		// cache does not sweep on every miss.
+		for k := range c.byHash {
+			if len(c.byHash) < KeyCacheSize*7/8 {
+				break
+			}
+			delete(c.byHash, k)
+		}
+	}
+	c.byHash[string(h)] = keyCacheEntry{ka: ka, until: now.Add(KeyCacheTTL)}
+}
+
+// forget drops the entries whose key matches.
+func (c *keyCache) forget(match func(*datasets.APIKey) bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, e := range c.byHash {
+		if match(e.ka.Key) {
+			delete(c.byHash, k)
+		}
+	}
+}
+
+// ForgetKey drops a key from this process's cache, so its next use is
+// read from the store; revocations through the Service call it.
+func (s *Service) ForgetKey(keyID string) {
+	s.keyCache().forget(func(k *datasets.APIKey) bool { return k.ID == keyID })
+}
+
+// ForgetApplication drops every cached key of an application.
+func (s *Service) ForgetApplication(applicationID string) {
+	s.keyCache().forget(func(k *datasets.APIKey) bool { return k.ApplicationID == applicationID })
 }
 
 // GrantFor returns the grant in force that opens the entry in the mode;

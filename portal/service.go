@@ -24,6 +24,8 @@ type Service struct {
 	TempDir string
 	// Now is the clock (nil: time.Now); tests set it.
 	Now func() time.Time
+
+	keys *keyCache // API keys recently authenticated (keys.go)
 }
 
 func (s *Service) now() time.Time {
@@ -47,8 +49,11 @@ func (s *Service) log() *slog.Logger {
 	return slog.Default()
 }
 
+// tempDir is where uploads are spooled, created if missing (the data
+// directory of a fresh install does not exist until something is stored).
 func (s *Service) tempDir() string {
 	if s.TempDir != "" {
+		_ = os.MkdirAll(s.TempDir, 0o755) // CreateTemp reports the failure
 		return s.TempDir
 	}
 	return os.TempDir()

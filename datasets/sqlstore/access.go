@@ -13,11 +13,6 @@ import (
 
 var _ datasets.Access = (*Store)(nil)
 
-// auditLock serialises appends to the audit chain on PostgreSQL, so that
-// two gateway processes never link two records to the same predecessor.
-// It is not the outbox lock: audit appends must not queue behind catalogue writes.
-const auditLock = `SELECT pg_advisory_xact_lock(4857302196)`
-
 // shanghai is China Standard Time; China keeps no daylight saving, so a
 // fixed zone is exact and needs no tzdata on the host.
 var shanghai = time.FixedZone("CST", 8*3600)
@@ -335,37 +330,6 @@ func (s *Store) RevokeKey(ctx context.Context, id string, t time.Time) error {
 
 const auditCols = `seq, at, key_id, user_id, application_id, grant_id, agency_id, dataset_id, mode, fields, filter,
 	rows_returned, status, request_id, prev_hash, hash`
-
-// AppendAudit links r to the last record and stores it; the commit makes it durable.
-func (s *Store) AppendAudit(ctx context.Context, r *datasets.AuditRecord) error {
-	if r.At.IsZero() {
-		r.At = now()
-	}
-	r.At = r.At.UTC().Truncate(timeUnit)
-	if r.Fields == nil {
-		r.Fields = []string{}
-	}
-	return s.tx(ctx, "append audit", func(tx *sql.Tx) error {
-		if s.d.name == "postgres" {
-			if _, err := tx.ExecContext(ctx, auditLock); err != nil {
-				return err
-			}
-		}
-		var seq int64
-		var prev string
-		err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM access_audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
-		if err != nil && err != sql.ErrNoRows {
-			return err
-		}
-		r.Seq, r.PrevHash = seq+1, prev
-		r.Hash = r.ChainHash()
-		_, err = tx.ExecContext(ctx, s.d.q(`INSERT INTO access_audit (`+auditCols+`, day)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			r.Seq, s.d.ts(r.At), r.KeyID, r.UserID, r.ApplicationID, r.GrantID, r.AgencyID, r.DatasetID, string(r.Mode),
-			jsonText(r.Fields), r.Filter, r.Rows, r.Status, r.RequestID, r.PrevHash, r.Hash, r.At.In(shanghai).Format(time.DateOnly))
-		return err
-	})
-}
 
 // AuditRecords returns up to limit records with Seq > after, in order.
 func (s *Store) AuditRecords(ctx context.Context, after int64, limit int) ([]datasets.AuditRecord, error) {

@@ -36,6 +36,9 @@ type Store struct {
 	// CatalogGeneration).
 	gen atomic.Uint64
 
+	// audit queues concurrent AppendAudit calls for one group commit.
+	audit auditQueue
+
 	// AutoIndex is the most columns LoadRows indexes (integer, date,
 	// datetime and text columns, in schema order); 0 turns it off. Set it
 	// before loading.

@@ -5,8 +5,11 @@
 #   gateway/bench/records.sh DB_URL SETUP.json [GATEWAY_BASE] [SECONDS]
 # Three runs, 64 connections each: anonymous open copy, keyed conditional copy
 # (X-API-Key), bare handler. wrk and the servers share the machine.
+# KEYED_GATEWAY sends the keyed run to another gateway (e.g. one whose rate
+# store is Redis, while GATEWAY_BASE keeps the default memory store).
 set -euo pipefail
 db="$1" setup="$2" gw="${3:-http://127.0.0.1:18080}" secs="${4:-20}"
+kgw="${KEYED_GATEWAY:-$gw}"
 here="$(cd "$(dirname "$0")" && pwd)"
 j() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$setup" "$1"; }
 fields='fields=code,name,mobile,amount,paid_on,district'
@@ -21,5 +24,5 @@ calm() { # wait up to CALM_SECONDS (180) for the 1-minute load average to fall u
 }
 run() { calm; echo "== $1"; shift; wrk -t2 -c64 -d"${secs}s" --latency -s "$here/records.lua" "$@"; }
 run "gateway, anonymous, open copy" "$gw" -- "/api/v1/datasets/$(j Open)/records?limit=10&$fields&code="
-run "gateway, API key, conditional copy (masked, audited)" "$gw" -- "/api/v1/datasets/$(j Cond)/records?limit=10&$fields&code=" "$(j Key)"
+run "gateway, API key, conditional copy (masked, audited)" "$kgw" -- "/api/v1/datasets/$(j Cond)/records?limit=10&$fields&code=" "$(j Key)"
 run "bare net/http, same SQL" http://127.0.0.1:18099 -- "/?limit=10&code="

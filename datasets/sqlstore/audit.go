@@ -1,0 +1,444 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"sync"
+	"time"
+
+	"kaifang/datasets"
+)
+
+// Audit appends are group-committed. Every keyed request appends a record
+// and waits for it to be durable, and the chain makes appends serial (each
+// record links to the one before), so one transaction per record capped a
+// gateway at one commit round trip per request. Instead concurrent callers
+// queue; one writer per Store takes every queued record (at most
+// auditBatchMax) and, in one transaction, re-checks the keys, takes the
+// chain lock, reads the last record, links and inserts the whole batch and
+// commits, then wakes each caller with its own result. Under load a batch
+// fills while the previous one commits, so the cost of a commit is shared.
+
+// auditLock serialises appends to the audit chain on PostgreSQL, so that
+// two gateway processes never link two records to the same predecessor.
+// It is not the outbox lock: audit appends must not queue behind catalogue writes.
+const auditLock = `SELECT pg_advisory_xact_lock(4857302196)`
+
+// auditBatchMax bounds one group commit: 256 records of 17 values stay far
+// below either database's limit on bound parameters (SQLite 32766,
+// PostgreSQL 65535) and keep one commit's latency bounded.
+const auditBatchMax = 256
+
+// auditCommitTimeout bounds a batch whose callers set no deadline.
+const auditCommitTimeout = 30 * time.Second
+
+const auditInsertCols = auditCols + `, day`
+
+// auditWaiter is one caller of AppendAudit waiting for its record.
+type auditWaiter struct {
+	r    *datasets.AuditRecord
+	ctx  context.Context
+	done chan error // buffered: the writer never blocks on a caller
+	// taken and dropped are guarded by auditQueue.mu: taken once a batch
+	// holds the record (it will be written or fail with the batch), dropped
+	// when its caller gave up first (it will never be written).
+	taken, dropped bool
+}
+
+// auditQueue holds the records waiting for the next group commit of one Store.
+type auditQueue struct {
+	mu      sync.Mutex
+	pending []*auditWaiter
+	running bool // a writer goroutine is draining pending
+	inBatch int  // records in the batch being committed (for tests)
+	// stmts holds statements prepared once (SQLite only, see
+	// auditTx.prepared); only the writer uses it, one at a time.
+	stmts map[string]*sql.Stmt
+}
+
+func (s *Store) auditQueue() *auditQueue { return &s.audit }
+
+// AppendAudit links r to the chain and returns once it is durable. See
+// datasets.Access for the contract: concurrent appends share one commit; a
+// caller whose ctx ends before its record joins a commit gets an
+// EUNAVAILABLE error wrapping ctx.Err() and nothing is written; a use by a
+// key that is no longer valid is written as a 403 and returns EFORBIDDEN.
+func (s *Store) AppendAudit(ctx context.Context, r *datasets.AuditRecord) error {
+	if err := ctx.Err(); err != nil {
+		return notStarted(err)
+	}
+	if r.At.IsZero() {
+		r.At = now()
+	}
+	r.At = r.At.UTC().Truncate(timeUnit)
+	if r.Fields == nil {
+		r.Fields = []string{}
+	}
+	w := &auditWaiter{r: r, ctx: ctx, done: make(chan error, 1)}
+	q := s.auditQueue()
+	q.mu.Lock()
+	q.pending = append(q.pending, w)
+	if !q.running {
+		q.running = true
+		go q.drain(s)
+	}
+	q.mu.Unlock()
+	select {
+	case err := <-w.done:
+		return err
+	case <-ctx.Done():
+		q.mu.Lock()
+		if !w.taken {
+			w.dropped = true
+			q.mu.Unlock()
+			return notStarted(ctx.Err())
+		}
+		q.mu.Unlock()
+		// In a batch already: it is written or fails with the batch, and
+		// the caller must learn which.
+		return <-w.done
+	}
+}
+
+func notStarted(err error) error {
+	return datasets.Wrap(err, datasets.EUNAVAILABLE, "append audit: the record was not written before the caller gave up")
+}
+
+// drain commits batches until the queue is empty, then exits; the next
+// AppendAudit starts a new writer.
+func (q *auditQueue) drain(s *Store) {
+	for {
+		batch := q.take()
+		if batch == nil {
+			return
+		}
+		errs := s.commitAudit(q, batch)
+		for i, w := range batch {
+			w.done <- errs[i]
+		}
+	}
+}
+
+// take removes up to auditBatchMax live records from the queue and marks
+// them taken; nil (and the writer stops) when none is left.
+func (q *auditQueue) take() []*auditWaiter {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var batch []*auditWaiter
+	i := 0
+	for ; i < len(q.pending) && len(batch) < auditBatchMax; i++ {
+		w := q.pending[i]
+		if w.dropped {
+			continue
+		}
+		if err := w.ctx.Err(); err != nil {
+			w.dropped = true
+			w.done <- notStarted(err)
+			continue
+		}
+		w.taken = true
+		batch = append(batch, w)
+	}
+	if i == len(q.pending) {
+		clear(q.pending)          // let the callers' records go
+		q.pending = q.pending[:0] // keep the array: the queue refills at the same size
+	} else {
+		q.pending = append([]*auditWaiter(nil), q.pending[i:]...)
+	}
+	q.inBatch = len(batch)
+	if len(batch) == 0 {
+		q.running = false
+		return nil
+	}
+	return batch
+}
+
+// batchContext is the context of one commit: no caller can cancel it (they
+// are all waiting for its outcome), and it ends at the latest of their
+// deadlines, or after auditCommitTimeout for callers without one.
+func batchContext(batch []*auditWaiter) (context.Context, context.CancelFunc) {
+	limit := time.Now().Add(auditCommitTimeout)
+	var latest time.Time
+	for _, w := range batch {
+		d, ok := w.ctx.Deadline()
+		if !ok {
+			latest = limit
+			break
+		}
+		if d.After(latest) {
+			latest = d
+		}
+	}
+	if latest.After(limit) {
+		latest = limit
+	}
+	return context.WithDeadline(context.Background(), latest)
+}
+
+// commitAudit writes one batch in one transaction and returns each caller's
+// result: nil, EFORBIDDEN for a use refused by the key check (written as a
+// 403), or the transaction's error for all when it failed (nothing written).
+// The callers' records are updated only when the commit succeeded.
+func (s *Store) commitAudit(q *auditQueue, batch []*auditWaiter) []error {
+	ctx, cancel := batchContext(batch)
+	defer cancel()
+	recs := make([]datasets.AuditRecord, len(batch))
+	for i, w := range batch {
+		recs[i] = *w.r
+	}
+	errs := make([]error, len(batch))
+	err := s.tx(ctx, "append audit", func(tx *sql.Tx) error {
+		at := &auditTx{s: s, q: q, tx: tx}
+		refused, err := at.checkUses(ctx, recs)
+		if err != nil {
+			return err
+		}
+		if s.d.name == "postgres" {
+			if _, err := tx.ExecContext(ctx, auditLock); err != nil {
+				return err
+			}
+		}
+		var seq int64
+		var prev string
+		if err := at.last(ctx, &seq, &prev); err != nil {
+			return err
+		}
+		for i := range recs {
+			r := &recs[i]
+			if refused[i] != nil {
+				r.Status, r.Rows = 403, 0
+			}
+			seq++
+			r.Seq, r.PrevHash = seq, prev
+			r.Hash = r.ChainHash()
+			prev = r.Hash
+		}
+		copy(errs, refused)
+		return at.insert(ctx, recs)
+	})
+	if err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	for i, w := range batch {
+		*w.r = recs[i]
+	}
+	return errs
+}
+
+// auditTx is one group commit's transaction.
+type auditTx struct {
+	s  *Store
+	q  *auditQueue
+	tx *sql.Tx
+}
+
+// stmt returns query prepared, on SQLite only: there it is prepared once
+// per connection and kept, since the database runs in process and parsing,
+// not a round trip, is what a statement costs. It returns nil on
+// PostgreSQL, whose driver caches statements by their text already.
+func (at *auditTx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if at.s.d.name != "sqlite" {
+		return nil, nil
+	}
+	st, ok := at.q.stmts[query]
+	if !ok {
+		var err error
+		if st, err = at.s.db.PrepareContext(ctx, query); err != nil {
+			return nil, err
+		}
+		if at.q.stmts == nil {
+			at.q.stmts = map[string]*sql.Stmt{}
+		}
+		at.q.stmts[query] = st
+	}
+	return at.tx.StmtContext(ctx, st), nil
+}
+
+// query runs query in the transaction, prepared (see stmt) when keep is set.
+func (at *auditTx) query(ctx context.Context, keep bool, query string, args ...any) (*sql.Rows, error) {
+	query = at.s.d.q(query)
+	if keep {
+		st, err := at.stmt(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		if st != nil {
+			return st.QueryContext(ctx, args...)
+		}
+	}
+	return at.tx.QueryContext(ctx, query, args...)
+}
+
+// exec is query for statements that return no rows.
+func (at *auditTx) exec(ctx context.Context, keep bool, query string, args ...any) error {
+	query = at.s.d.q(query)
+	if keep {
+		st, err := at.stmt(ctx, query)
+		if err != nil {
+			return err
+		}
+		if st != nil {
+			_, err := st.ExecContext(ctx, args...)
+			return err
+		}
+	}
+	_, err := at.tx.ExecContext(ctx, query, args...)
+	return err
+}
+
+// last reads the sequence number and hash of the chain's last record;
+// zero and "" for an empty chain.
+func (at *auditTx) last(ctx context.Context, seq *int64, hash *string) error {
+	rows, err := at.query(ctx, true, `SELECT seq, hash FROM access_audit ORDER BY seq DESC LIMIT 1`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		if err := rows.Scan(seq, hash); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+const auditRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+func (at *auditTx) args(r *datasets.AuditRecord) []any {
+	return []any{r.Seq, at.s.d.ts(r.At), r.KeyID, r.UserID, r.ApplicationID, r.GrantID, r.AgencyID, r.DatasetID,
+		string(r.Mode), jsonText(r.Fields), r.Filter, r.Rows, r.Status, r.RequestID, r.PrevHash, r.Hash,
+		r.At.In(shanghai).Format(time.DateOnly)}
+}
+
+// insert inserts linked records: on PostgreSQL with one multi-row INSERT
+// (one round trip), on SQLite with one prepared single-row INSERT per
+// record (no round trips; a multi-row INSERT would be parsed anew for
+// every batch size).
+func (at *auditTx) insert(ctx context.Context, recs []datasets.AuditRecord) error {
+	const head = `INSERT INTO access_audit (` + auditInsertCols + `) VALUES `
+	if at.s.d.name == "sqlite" {
+		for i := range recs {
+			if err := at.exec(ctx, true, head+auditRow, at.args(&recs[i])...); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var b strings.Builder
+	b.Grow(len(head) + len(recs)*(len(auditRow)+2))
+	b.WriteString(head)
+	args := make([]any, 0, len(recs)*17)
+	for i := range recs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(auditRow)
+		args = append(args, at.args(&recs[i])...)
+	}
+	return at.exec(ctx, false, b.String(), args...)
+}
+
+// isUse reports whether a record is a request made with a key, which the
+// key check must confirm. Refusals are checked too, so that a revoked key
+// is answered 403 rather than by whatever else refused it (429, say).
+func isUse(r *datasets.AuditRecord) bool { return r.KeyID != "" }
+
+// checkUses is the authoritative key check: gateways cache keys, so in the
+// transaction that makes the records durable, one query confirms for every
+// keyed record in the batch that its key is not revoked, its application is still
+// approved and its grant is not revoked. It returns, per record, nil or the
+// EFORBIDDEN that refuses it. Expiry is not checked here: it is a property
+// of the cached key and grant, checked by the gateway from their times.
+func (at *auditTx) checkUses(ctx context.Context, recs []datasets.AuditRecord) ([]error, error) {
+	refused := make([]error, len(recs))
+	var keyIDs, grantIDs []string
+	seen := map[string]bool{}
+	for i := range recs {
+		r := &recs[i]
+		if !isUse(r) {
+			continue
+		}
+		if !seen["k"+r.KeyID] {
+			seen["k"+r.KeyID] = true
+			keyIDs = append(keyIDs, r.KeyID)
+		}
+		if r.GrantID != "" && !seen["g"+r.GrantID] {
+			seen["g"+r.GrantID] = true
+			grantIDs = append(grantIDs, r.GrantID)
+		}
+	}
+	if len(keyIDs) == 0 {
+		return refused, nil
+	}
+	args := make([]any, 0, len(keyIDs)+len(grantIDs))
+	q := `SELECT 'k', k.id, k.prefix, CASE WHEN k.revoked_at IS NULL THEN 0 ELSE 1 END, a.state
+		FROM access_keys k JOIN access_applications a ON a.id = k.application_id WHERE k.id IN (` + placeholders(len(keyIDs)) + `)`
+	for _, id := range keyIDs {
+		args = append(args, id)
+	}
+	if len(grantIDs) > 0 {
+		q += ` UNION ALL SELECT 'g', g.id, '', CASE WHEN g.revoked_at IS NULL THEN 0 ELSE 1 END, ''
+		FROM access_grants g WHERE g.id IN (` + placeholders(len(grantIDs)) + `)`
+		for _, id := range grantIDs {
+			args = append(args, id)
+		}
+	}
+	type state struct {
+		prefix, app string
+		revoked     bool
+	}
+	keys, grants := map[string]state{}, map[string]state{}
+	// The usual shapes, a batch of one or two keys, are kept prepared.
+	rows, err := at.query(ctx, len(keyIDs) <= 2 && len(grantIDs) <= 2, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var kind, id string
+		var st state
+		var revoked int64
+		if err := rows.Scan(&kind, &id, &st.prefix, &revoked, &st.app); err != nil {
+			return nil, err
+		}
+		st.revoked = revoked != 0
+		if kind == "k" {
+			keys[id] = st
+		} else {
+			grants[id] = st
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range recs {
+		r := &recs[i]
+		if !isUse(r) {
+			continue
+		}
+		k, ok := keys[r.KeyID]
+		g, gok := grants[r.GrantID]
+		switch {
+		case !ok:
+			// Keys are never deleted: an id the store does not know was
+			// not issued by it (a fixture or an imported log), so there is
+			// no revocation to enforce.
+		case k.revoked:
+			refused[i] = datasets.Errorf(datasets.EFORBIDDEN, "API key %s was revoked", k.prefix)
+		case k.app != string(datasets.AppApproved):
+			refused[i] = datasets.Errorf(datasets.EFORBIDDEN, "the application of API key %s is %s", k.prefix, k.app)
+		case gok && g.revoked:
+			refused[i] = datasets.Errorf(datasets.EFORBIDDEN, "the grant of API key %s was revoked", k.prefix)
+		}
+	}
+	return refused, nil
+}
+
+// placeholders returns n comma-separated ? placeholders.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
