@@ -17,7 +17,10 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/registry"
+	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
+	"github.com/blevesearch/bleve/v2/search/searcher"
+	index "github.com/blevesearch/bleve_index_api"
 
 	"kaifang/datasets"
 )
@@ -173,18 +176,18 @@ type Bleve struct {
 	now  func() time.Time
 	done bool
 
-	writeMu sync.Mutex   // one write at a time, so facet counts carry over exactly
+	writeMu sync.Mutex   // one write at a time, so the bitmaps follow bleve's order of writes
 	cache   *resultCache // answers of the current index generation
+	bits    *bitmapIndex // matching sets and facet counts
 }
 
-// defaultCacheEntries bounds the remembered answers: pages, facet counts
-// and suggestions together, at most a few tens of MiB.
+// defaultCacheEntries bounds the remembered answers: pages and
+// suggestions together, at most a few tens of MiB.
 const defaultCacheEntries = 1024
 
-// SetCacheSize bounds how many answers (result pages, facet counts of a
-// matching set, suggestion lists) are remembered until the next write to
-// the index; 0 turns remembering off, which benchmarks use to time the
-// engine itself.
+// SetCacheSize bounds how many answers (result pages, suggestion lists)
+// are remembered until the next write to the index; 0 turns remembering
+// off, which benchmarks use to time the engine itself.
 func (b *Bleve) SetCacheSize(n int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -197,9 +200,13 @@ func OpenBleve(dir string, syn Synonyms) (*Bleve, error) {
 	if syn == nil {
 		syn = DefaultSynonyms()
 	}
-	b := &Bleve{dir: dir, syn: syn, now: time.Now, cache: newResultCache(defaultCacheEntries)}
+	b := &Bleve{dir: dir, syn: syn, now: time.Now, cache: newResultCache(defaultCacheEntries), bits: newBitmapIndex()}
 	idx, err := b.open()
 	if err != nil {
+		return nil, err
+	}
+	if err := b.bits.rebuild(context.Background(), idx); err != nil {
+		idx.Close()
 		return nil, err
 	}
 	b.idx = idx
@@ -252,6 +259,7 @@ func (b *Bleve) Upsert(ctx context.Context, ds ...datasets.Dataset) error {
 	}
 	batch := idx.NewBatch()
 	ids := make([]string, 0, len(ds))
+	docs := make([]*bitmapDoc, 0, len(ds))
 	for i := range ds {
 		d := &ds[i]
 		if d.ID == "" {
@@ -260,13 +268,16 @@ func (b *Bleve) Upsert(ctx context.Context, ds ...datasets.Dataset) error {
 		ids = append(ids, d.ID)
 		if !d.IsPublic() {
 			batch.Delete(d.ID)
+			docs = append(docs, nil)
 			continue
 		}
-		if err := batch.Index(d.ID, bleveDoc(d)); err != nil {
+		doc := bleveDoc(d)
+		if err := batch.Index(d.ID, doc); err != nil {
 			return datasets.Wrap(err, datasets.EINTERNAL, "indexing entry %s", d.ID)
 		}
+		docs = append(docs, newBitmapDoc(doc))
 	}
-	return b.write(ctx, idx, ids, batch)
+	return b.write(idx, ids, docs, batch)
 }
 
 // Delete removes entries; unknown ids are ignored.
@@ -281,80 +292,35 @@ func (b *Bleve) Delete(ctx context.Context, ids ...string) error {
 	for _, id := range ids {
 		batch.Delete(id)
 	}
-	return b.write(ctx, idx, ids, batch)
+	return b.write(idx, ids, make([]*bitmapDoc, len(ids)), batch)
 }
 
-// write applies batch, which touches only the entries ids, and carries the
-// remembered facet counts over to the new index: a matching set's counts
-// change only by the touched entries it held before and holds after, and
-// both are counted by the same query restricted to those entries. Pages
-// and suggestions are forgotten; without facets they are cheap to redo.
-func (b *Bleve) write(ctx context.Context, idx bleve.Index, ids []string, batch *bleve.Batch) error {
+// write applies batch, which sets the entries ids to docs (nil: removed),
+// to bleve and then to the bitmaps, and forgets the remembered answers.
+func (b *Bleve) write(idx bleve.Index, ids []string, docs []*bitmapDoc, batch *bleve.Batch) error {
 	b.writeMu.Lock()
 	defer b.writeMu.Unlock()
-	keep := b.cache.beginWrite(patchedFacetSets)
-	before := make([]*facetCounts, len(keep))
-	for i, e := range keep {
-		before[i] = countFacets(ctx, idx, touching(e.val.(*facetCounts).query, ids))
-	}
-	err := idx.Batch(batch)
-	patched := make([]*cacheEntry, 0, len(keep))
-	for i, e := range keep {
-		if err != nil {
-			break // even a failed batch may have been partly applied
-		}
-		if before[i] == nil {
-			continue
-		}
-		old := e.val.(*facetCounts)
-		after := countFacets(ctx, idx, touching(old.query, ids))
-		if after == nil {
-			continue
-		}
-		patched = append(patched, &cacheEntry{key: e.key, val: old.patch(before[i], after)})
-	}
-	b.cache.endWrite(patched)
-	if err != nil {
+	b.cache.beginWrite()
+	defer b.cache.endWrite()
+	if err := idx.Batch(batch); err != nil {
+		// Even a failed batch may have been partly applied: the bitmaps
+		// are read back from bleve before the next search.
+		b.bits.markStale()
 		return datasets.Wrap(err, datasets.EUNAVAILABLE, "writing search index")
 	}
+	b.bits.apply(ids, docs)
 	return nil
-}
-
-// patchedFacetSets bounds how many remembered facet counts a write carries
-// over (the most recently used), since each costs two small searches.
-const patchedFacetSets = 64
-
-// touching restricts q to the entries ids.
-func touching(q query.Query, ids []string) query.Query {
-	// A conjunction leapfrogs from the few ids; a filter would walk every match of q.
-	return query.NewConjunctionQuery([]query.Query{query.NewDocIDQuery(ids), q})
-}
-
-// countFacets counts the facet values of q's matches; nil if the counts
-// could not be had exactly.
-func countFacets(ctx context.Context, idx bleve.Index, q query.Query) *facetCounts {
-	req := bleve.NewSearchRequestOptions(q, 0, 0, false)
-	req.AddFacet(facetField, bleve.NewFacetRequest(facetField, facetValues))
-	res, err := idx.SearchInContext(ctx, req)
-	if err != nil {
-		return nil
-	}
-	fc := &facetCounts{query: q, total: int(res.Total), terms: map[string]int{}}
-	if fr := res.Facets[facetField]; fr != nil && fr.Terms != nil {
-		if fr.Other > 0 {
-			return nil // more values than the engine reports; not patchable
-		}
-		for _, t := range fr.Terms.Terms() {
-			fc.terms[t.Term] = t.Count
-		}
-	}
-	return fc
 }
 
 // textQuery matches any of the plan's alternatives; within one alternative
 // most terms must be present somewhere in the entry, and terms found in the
-// title, tags or agency name weigh more.
-func textQuery(p plan) query.Query {
+// title, tags or agency name weigh more. A within query, if any, must match
+// too and adds nothing to the score: it narrows the entries bleve scores
+// without changing the score of any of them. (It goes inside each
+// alternative, next to the required terms, rather than beside the whole
+// query: a bleve boolean searcher with should clauses loses their bonus on
+// some entries when it is advanced rather than iterated, v2.5.7.)
+func textQuery(p plan, within query.Query) query.Query {
 	var alts []query.Query
 	for ai, terms := range p.terms {
 		var match, boost []query.Query
@@ -375,11 +341,23 @@ func textQuery(p plan) query.Query {
 		// same scores (its coordination factor is then 1).
 		var dq query.Query
 		switch need := minMatch(len(match)); {
-		case len(match) == 1:
-			dq = match[0]
 		case need == len(match):
-			dq = query.NewConjunctionQuery(match)
+			if within != nil {
+				match = append(match, within)
+			}
+			if len(match) == 1 {
+				dq = match[0]
+			} else {
+				dq = query.NewConjunctionQuery(match)
+			}
 		default:
+			// within goes next to each term, so the union of the
+			// posting lists is walked only inside it.
+			if within != nil {
+				for i, m := range match {
+					match[i] = query.NewConjunctionQuery([]query.Query{m, within})
+				}
+			}
 			d := query.NewDisjunctionQuery(match)
 			d.SetMin(float64(need))
 			dq = d
@@ -449,17 +427,50 @@ const facetValues = 5000
 
 var storedFields = []string{"title", "description", "agency_name", "tags", "category", "popularity", "updated", "slug"}
 
-// matchQuery is the query of the entries q matches, whatever the order.
-func matchQuery(p plan, q datasets.SearchQuery) query.Query {
+// matchQuery is the query of the entries q matches, whatever the order;
+// with titled, only of those in sel.titled (titledQuery), each with the
+// score it has without titled. sel, if not nil, is what the bitmaps say of
+// q: it tells bleve how many entries the filters and titled keep, so it
+// walks them rather than the terms.
+func matchQuery(p plan, q datasets.SearchQuery, titled bool, sel *selection) *query.BooleanQuery {
+	titled = titled && sel != nil && sel.titled != nil
 	bq := query.NewBooleanQuery(nil, nil, nil)
+	fs := filters(q)
 	if p.empty() {
 		bq.AddMust(query.NewMatchAllQuery())
 	} else {
-		bq.AddMust(textQuery(p))
+		// The filters also go next to the terms, so entries they exclude
+		// are skipped rather than scored and then dropped.
+		within := slices.Clone(fs)
+		if titled {
+			within = append(within, titledQuery(sel))
+		}
+		var w query.Query
+		if len(within) > 0 {
+			for _, f := range within {
+				zeroBoost(f)
+			}
+			var cq query.Query = within[0]
+			if len(within) > 1 {
+				c := query.NewConjunctionQuery(within)
+				c.SetBoost(0)
+				cq = c
+			}
+			w = cq
+			if sel != nil {
+				switch {
+				case titled && sel.titled != nil:
+					w = sized{cq, sel.titled.GetCardinality()}
+				case sel.filters != nil:
+					w = sized{cq, sel.filters.GetCardinality()}
+				}
+			}
+		}
+		bq.AddMust(textQuery(p, w))
 	}
 	// AddFilter keeps only one filter query, so all filters go in one conjunction.
-	if fs := filters(q); len(fs) > 0 {
-		bq.AddFilter(query.NewConjunctionQuery(fs))
+	if len(fs) > 0 {
+		bq.AddFilter(query.NewConjunctionQuery(filters(q)))
 	}
 	// Belt and braces: a closed entry that reached the index by a bug is
 	// still never returned (its term has no postings otherwise, so this is free).
@@ -484,24 +495,56 @@ func (b *Bleve) Search(ctx context.Context, q datasets.SearchQuery) (datasets.Se
 	// Read the generation before searching: an answer computed while a
 	// write lands is then stored under the old generation and never served.
 	gen := b.cache.generation()
-	rkey, fkey := resultKey(p, q), facetsKey(p, q)
+	rkey := resultKey(p, q)
 	if !q.Explain {
 		if v, ok := b.cache.get(rkey); ok {
 			return cloneResult(v.(datasets.SearchResult)), nil
 		}
 	}
-	var counted *facetCounts
-	if v, ok := b.cache.get(fkey); ok {
-		counted = v.(*facetCounts)
+	// The matching set, its total and its exact facet counts come from the
+	// bitmaps; bleve only scores and orders.
+	if err := b.bits.ensure(ctx, idx); err != nil {
+		return datasets.SearchResult{}, err
 	}
-	bq := matchQuery(p, q)
+	b.bits.mu.RLock()
+	sel := b.bits.selectEntries(p, q)
+	counted := b.bits.count(sel.match)
+	b.bits.mu.RUnlock()
+	out := datasets.SearchResult{Total: counted.total, Facets: counted.facets(), Hits: []datasets.SearchHit{}}
+	if counted.total == 0 {
+		if !q.Explain {
+			b.cache.put(rkey, gen, cloneResult(out))
+		}
+		return out, nil
+	}
+
+	bq := matchQuery(p, q, false, &sel)
 	rerank := q.Sort == "relevance" && !p.empty()
 	size, from := q.PerPage, (q.Page-1)*q.PerPage
 	if rerank {
 		size, from = rerankWindow(q), 0
+		// Score only what can be shown: when enough matches hold the
+		// rarest term of an alternative in their title (which takes in
+		// the entries rank puts in its upper tiers, bar a title whose
+		// words an agency wrote apart), the window is drawn from them
+		// alone, with their scores unchanged.
+		if sel.titled != nil && int(sel.titled.GetCardinality()) >= size {
+			bq = matchQuery(p, q, true, &sel)
+		}
+	}
+	if from >= counted.total {
+		if !q.Explain {
+			b.cache.put(rkey, gen, cloneResult(out))
+		}
+		return out, nil
 	}
 	req := bleve.NewSearchRequestOptions(bq, size, from, false)
-	req.Fields = storedFields
+	// Ranking a window needs no stored fields: the bitmaps keep what rank
+	// reads, and only the page shown loads them (loadFields).
+	light := rerank && !q.Explain
+	if !light {
+		req.Fields = storedFields
+	}
 	switch {
 	case q.Sort == "updated":
 		req.SortBy([]string{"-updated", "-_score", "_id"})
@@ -511,22 +554,44 @@ func (b *Bleve) Search(ctx context.Context, q datasets.SearchQuery) (datasets.Se
 		// Browsing without words: high-value first (art. 31), then use and freshness.
 		req.SortBy([]string{"-hv", "-popularity", "-updated", "_id"})
 	}
-	if counted == nil {
-		// Counting facets visits every matching entry's doc values; it is
-		// most of the cost of a broad query, so it is done once per
-		// matching set, not once per page or sort order.
-		req.AddFacet(facetField, bleve.NewFacetRequest(facetField, facetValues))
-	}
-	res, err := idx.SearchInContext(ctx, req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return datasets.SearchResult{}, datasets.Wrap(err, datasets.EUNAVAILABLE, "search cancelled")
+	run := func() (*bleve.SearchResult, error) {
+		res, err := idx.SearchInContext(ctx, req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, datasets.Wrap(err, datasets.EUNAVAILABLE, "search cancelled")
+			}
+			return nil, datasets.Wrap(err, datasets.EINTERNAL, "searching")
 		}
-		return datasets.SearchResult{}, datasets.Wrap(err, datasets.EINTERNAL, "searching")
+		return res, nil
+	}
+	res, err := run()
+	if err != nil {
+		return datasets.SearchResult{}, err
 	}
 	cs := make([]candidate, 0, len(res.Hits))
-	for _, h := range res.Hits {
-		cs = append(cs, candidateFromBleve(h.ID, h.Score, h.Fields))
+	if light {
+		b.bits.mu.RLock()
+		for _, h := range res.Hits {
+			c, ok := b.bits.candidate(h.ID, h.Score)
+			if !ok { // written since the search began: load them after all
+				light = false
+				break
+			}
+			cs = append(cs, c)
+		}
+		b.bits.mu.RUnlock()
+		if !light {
+			cs = cs[:0]
+			req.Fields = storedFields
+			if res, err = run(); err != nil {
+				return datasets.SearchResult{}, err
+			}
+		}
+	}
+	if !light {
+		for _, h := range res.Hits {
+			cs = append(cs, candidateFromBleve(h.ID, h.Score, h.Fields))
+		}
 	}
 	if !rerank {
 		// Engine order; scores still explained on request.
@@ -542,28 +607,118 @@ func (b *Bleve) Search(ctx context.Context, q datasets.SearchQuery) (datasets.Se
 		hi := min(len(cs), lo+q.PerPage)
 		cs = cs[lo:hi]
 	}
-	out := datasets.SearchResult{
-		Hits:   hitsFromCandidates(p, cs, q.Explain),
-		Total:  int(res.Total),
-		Facets: map[string]map[string]int{},
-	}
-	if counted == nil {
-		counted = &facetCounts{query: bq, total: out.Total, terms: map[string]int{}}
-		fr := res.Facets[facetField]
-		if fr != nil && fr.Terms != nil {
-			for _, t := range fr.Terms.Terms() {
-				counted.terms[t.Term] = t.Count
-			}
-		}
-		if fr == nil || fr.Other == 0 { // counts of every value: patchable after a write
-			b.cache.put(fkey, gen, counted)
+	if light {
+		if err := loadFields(ctx, idx, cs); err != nil {
+			return datasets.SearchResult{}, err
 		}
 	}
-	out.Facets = counted.facets()
+	out.Hits = hitsFromCandidates(p, cs, q.Explain)
 	if !q.Explain {
 		b.cache.put(rkey, gen, cloneResult(out))
 	}
 	return out, nil
+}
+
+// loadFields fills in the stored fields of ranked candidates, for
+// highlighting; their order and scores stay.
+func loadFields(ctx context.Context, idx bleve.Index, cs []candidate) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	ids := make([]string, len(cs))
+	for i, c := range cs {
+		ids[i] = c.id
+	}
+	req := bleve.NewSearchRequestOptions(query.NewDocIDQuery(ids), len(ids), 0, false)
+	req.Fields = storedFields
+	res, err := idx.SearchInContext(ctx, req)
+	if err != nil {
+		return datasets.Wrap(err, datasets.EINTERNAL, "loading search hits")
+	}
+	byID := make(map[string]map[string]any, len(res.Hits))
+	for _, h := range res.Hits {
+		byID[h.ID] = h.Fields
+	}
+	for i := range cs {
+		f, ok := byID[cs[i].id]
+		if !ok {
+			continue // deleted since: shown with what ranking knew
+		}
+		full := candidateFromBleve(cs[i].id, cs[i].engineScore, f)
+		cs[i].title, cs[i].description, cs[i].agency, cs[i].tags = full.title, full.description, full.agency, full.tags
+	}
+	return nil
+}
+
+// titledQuery matches the entries of sel.titled (before the other
+// conditions): a title holding one of sel.titleTerms or equal to one of
+// sel.exact. Single terms, so bleve walks it cheaply.
+func titledQuery(sel *selection) query.Query {
+	var qs []query.Query
+	for _, t := range sel.titleTerms {
+		tq := query.NewTermQuery(t)
+		tq.SetField("title")
+		qs = append(qs, tq)
+	}
+	for _, e := range sel.exact {
+		tq := query.NewTermQuery(e)
+		tq.SetField("title_exact")
+		qs = append(qs, tq)
+	}
+	switch len(qs) {
+	case 0:
+		return query.NewMatchNoneQuery()
+	case 1:
+		return qs[0]
+	}
+	return query.NewDisjunctionQuery(qs)
+}
+
+// sized is a query whose searcher tells bleve it matches n entries. Bleve
+// orders the parts of a conjunction by how many entries each matches and
+// walks the smallest, but guesses a composite query's count as the sum of
+// its parts'; the bitmaps know the real one.
+type sized struct {
+	query.Query
+	n uint64
+}
+
+func (q sized) Searcher(ctx context.Context, i index.IndexReader, m mapping.IndexMapping, options search.SearcherOptions) (search.Searcher, error) {
+	s, err := q.Query.Searcher(ctx, i, m, options)
+	if err != nil {
+		return nil, err
+	}
+	if _, none := s.(*searcher.MatchNoneSearcher); none {
+		return s, nil
+	}
+	return sizedSearcher{s, q.n}, nil
+}
+
+type sizedSearcher struct {
+	search.Searcher
+	n uint64
+}
+
+func (s sizedSearcher) Count() uint64 { return s.n }
+
+// zeroBoost makes q and everything in it add nothing to a score.
+func zeroBoost(q query.Query) {
+	switch q := q.(type) {
+	case *query.TermQuery:
+		q.SetBoost(0)
+	case *query.ConjunctionQuery:
+		q.SetBoost(0)
+		for _, c := range q.Conjuncts {
+			zeroBoost(c)
+		}
+	case *query.DisjunctionQuery:
+		q.SetBoost(0)
+		for _, c := range q.Disjuncts {
+			zeroBoost(c)
+		}
+	case query.BoostableQuery:
+		q.SetBoost(0)
+	}
 }
 
 // rankExplainOnly fills explanations without reordering.
@@ -712,6 +867,9 @@ func (b *Bleve) Reset(ctx context.Context) error {
 		b.done = true
 		return err
 	}
+	b.bits.mu.Lock()
+	b.bits.clear()
+	b.bits.mu.Unlock()
 	b.idx = idx
 	return nil
 }

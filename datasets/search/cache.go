@@ -8,8 +8,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/blevesearch/bleve/v2/search/query"
-
 	"kaifang/datasets"
 )
 
@@ -17,12 +15,13 @@ import (
 // the index starts a new generation and drops what was remembered, so an
 // answer is never older than the last Upsert, Delete or Reset that returned.
 //
-// Why a cache at all: exact facet counts cost bleve a doc-values visit per
-// matching entry, and a broad query such as 交通 matches a sixth of a
-// 100,000-entry catalogue. Catalogue search traffic is dominated by a few
-// popular queries and the portal home page (the empty query), while the
-// catalogue itself changes a few times a day, so most searches repeat an
-// answer the index already gave.
+// Why a cache at all: a broad query such as 交通 matches a sixth of a
+// 100,000-entry catalogue, and bleve scores every match it may show.
+// Catalogue search traffic is dominated by a few popular queries and the
+// portal home page (the empty query), while the catalogue itself changes a
+// few times a day, so most searches repeat an answer the index already gave.
+// Facet counts are not remembered: the bitmaps (bitmapIndex) count them in
+// microseconds.
 type resultCache struct {
 	mu  sync.Mutex
 	gen uint64
@@ -59,34 +58,21 @@ func (c *resultCache) invalidate() {
 }
 
 // beginWrite stops remembering new answers (the generation is odd while a
-// write is in progress) and returns up to n remembered facet counts, most
-// recently used first, for the writer to patch. Answers already remembered
-// are still served until endWrite: the write has not returned yet.
-func (c *resultCache) beginWrite(n int) []*cacheEntry {
+// write is in progress). Answers already remembered are still served until
+// endWrite: the write has not returned yet.
+func (c *resultCache) beginWrite() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
-	var out []*cacheEntry
-	for e := c.ll.Front(); e != nil && len(out) < n; e = e.Next() {
-		if ce := e.Value.(*cacheEntry); strings.HasPrefix(ce.key, "f\x00") {
-			out = append(out, ce)
-		}
-	}
-	return out
 }
 
-// endWrite forgets everything but the patched entries and starts the next
-// generation.
-func (c *resultCache) endWrite(patched []*cacheEntry) {
+// endWrite forgets everything and starts the next generation.
+func (c *resultCache) endWrite() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
 	c.ll.Init()
 	clear(c.m)
-	for _, e := range patched {
-		e.gen = c.gen
-		c.m[e.key] = c.ll.PushBack(e)
-	}
 }
 
 func (c *resultCache) get(key string) (any, bool) {
@@ -160,29 +146,10 @@ func resultKey(p plan, q datasets.SearchQuery) string {
 }
 
 // facetCounts is the total and the count of every "name=value" facet term
-// of a matching set, and the query of that set, so a write can patch it.
+// of a matching set.
 type facetCounts struct {
-	query query.Query
 	total int
 	terms map[string]int
-}
-
-// patch returns c with the touched entries' counts before a write replaced
-// by their counts after it.
-func (c *facetCounts) patch(before, after *facetCounts) *facetCounts {
-	out := &facetCounts{query: c.query, total: c.total - before.total + after.total, terms: maps.Clone(c.terms)}
-	for t, n := range before.terms {
-		out.terms[t] -= n
-	}
-	for t, n := range after.terms {
-		out.terms[t] += n
-	}
-	for t, n := range out.terms {
-		if n <= 0 {
-			delete(out.terms, t)
-		}
-	}
-	return out
 }
 
 // facets is the public form: per facet, its most frequent values (ties by

@@ -132,7 +132,7 @@ func TestBleveRememberedAnswers(t *testing.T) {
 		}
 	})
 
-	t.Run("facet counts carried over writes equal a fresh count", func(t *testing.T) {
+	t.Run("answers after writes equal a fresh count", func(t *testing.T) {
 		b := MustOpenBleve(t)
 		cat := searchtest.MustCatalogue(t)
 		searchtest.MustUpsert(t, b, cat...)
@@ -168,7 +168,7 @@ func TestBleveRememberedAnswers(t *testing.T) {
 		for _, w := range writes {
 			b.SetCacheSize(100)
 			for _, sq := range qs {
-				searchtest.MustSearch(t, b, sq) // remember counts before the write
+				searchtest.MustSearch(t, b, sq) // remember answers before the write
 			}
 			if err := w.do(); err != nil {
 				t.Fatalf("%s: %v", w.name, err)

@@ -8,11 +8,13 @@
 // relevance score, not inside each engine, so that both engines order the
 // shared test set the same way and explain their order the same way.
 //
-// The bleve index remembers its answers (result pages, the exact facet
-// counts of a matching set, suggestions) until the next write, because
-// counting facets exactly means visiting every matching entry and broad
-// queries match a large share of the catalogue, while the catalogue changes
-// rarely compared with how often the same few queries are asked.
+// Beside bleve, an in-memory mirror (bitmapIndex) holds a roaring bitmap of
+// the entries of every indexed term and facet value: the matching set of a
+// search, its total and its exact facet counts are bitmap operations, and
+// bleve only scores and orders the entries a page can show. The bleve index
+// also remembers its answers (result pages, suggestions) until the next
+// write, since the catalogue changes rarely compared with how often the same
+// few queries are asked.
 //
 // The Indexer keeps the index converging on the catalogue: it reads the
 // catalogue's outbox after a stored cursor and applies each change

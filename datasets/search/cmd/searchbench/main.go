@@ -20,6 +20,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"syscall"
@@ -47,7 +48,13 @@ func main() {
 	reuse := flag.Bool("reuse", false, "with -dir: time queries on the index already there")
 	cache := flag.Int("cache", -1, "answers remembered between writes (0: none, time the engine itself; -1: the default)")
 	writeEvery := flag.Int("write-every", 0, "upsert one entry every this many queries, which forgets remembered answers (0: never)")
+	byQuery := flag.Bool("by-query", false, "also report the mean CPU time of each query text (this thread's, so without GC)")
+	only := flag.String("only", "", "time only this query text")
 	flag.Parse()
+	runtime.LockOSThread()
+	if *only != "" {
+		queries = []string{*only}
+	}
 	if *dir == "" {
 		d, err := os.MkdirTemp("", "searchbench")
 		if err != nil {
@@ -56,11 +63,17 @@ func main() {
 		defer os.RemoveAll(d)
 		*dir = filepath.Join(d, "index")
 	}
+	open0, openCPU0 := time.Now(), cpuTime()
 	idx, err := search.OpenBleve(*dir, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer idx.Close()
+	openWall, openCPU := time.Since(open0), cpuTime()-openCPU0
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Printf("opened in %s wall, %s CPU (reading the matching bitmaps back from the index); Go heap in use %.0f MiB\n", openWall.Round(time.Millisecond), openCPU.Round(time.Millisecond), float64(ms.HeapInuse)/(1<<20))
 	if *cache >= 0 {
 		idx.SetCacheSize(*cache)
 	}
@@ -107,6 +120,7 @@ func main() {
 	}
 	var lat []time.Duration
 	var writeCPU time.Duration
+	perQuery := map[string]time.Duration{}
 	docs64, _ := idx.DocCount()
 	docs := int(docs64)
 	cpu0 = cpuTime()
@@ -127,13 +141,19 @@ func main() {
 			}
 			writeCPU += cpuTime() - w0
 		}
-		t0 := time.Now()
+		t0, th0 := time.Now(), threadCPU()
 		if _, err := idx.Search(ctx, sq); err != nil {
 			log.Fatal(err)
 		}
 		lat = append(lat, time.Since(t0))
+		perQuery[sq.Text] += threadCPU() - th0
 	}
 	report("search (with 6 facets)", lat, cpuTime()-cpu0-writeCPU)
+	if *byQuery {
+		for _, text := range queries {
+			fmt.Printf("  %-10s %6.2f ms CPU/op\n", text, float64(perQuery[text].Microseconds())/1000/float64(*q/len(queries)))
+		}
+	}
 
 	lat = lat[:0]
 	cpu0 = cpuTime()
@@ -173,6 +193,15 @@ func entry(rng *rand.Rand, i int) datasets.Dataset {
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// threadCPU is this OS thread's CPU time (main locks itself to one).
+func threadCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(1 /* RUSAGE_THREAD */, &ru); err != nil {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
