@@ -61,6 +61,13 @@ type access struct {
 	rows   int64
 }
 
+// Recognizes reports whether the request carries a key this process
+// admitted recently (the key cache; no store is asked).
+func (k *KeyAuthorizer) Recognizes(c *fiber.Ctx) bool {
+	secret := presentedKey(c)
+	return secret != "" && k.svc.KnownKey(secret)
+}
+
 // presentedKey reads the key from Authorization: Bearer or X-API-Key.
 func presentedKey(c *fiber.Ctx) string {
 	if k := strings.TrimSpace(c.Get("X-API-Key")); k != "" {

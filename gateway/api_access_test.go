@@ -381,3 +381,57 @@ func cpuTime() time.Duration {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// A request with a key the gateway has admitted is limited by the key's
+// grant, not by the caller's address; everything else — no key, a key
+// nobody issued, a known key on an open entry or on an unknown one — still
+// spends the address's allowance before any work is done.
+func TestAdmittedKeysAreLimitedByTheirGrant(t *testing.T) {
+	var svc *portal.Service
+	e := MustEnv(t, sqltest.SQLiteURL(t), blobtest.MustOpenLocal(t), withKeys(&svc, memory.NewStore()),
+		withRateStore(memory.NewStore(), Limits{Records: limiter.Rate{Period: time.Minute, Limit: 3}}))
+	ks := MustKeys(t, e, svc, 1000)
+	get := func(slug, key string) int {
+		t.Helper()
+		var h []string
+		if key != "" {
+			h = []string{"X-API-Key", key}
+		}
+		resp, _ := MustGet(t, e.url+"/api/v1/datasets/"+slug+"/records?fields=SiteName,AQI&limit=1", h...)
+		return resp.StatusCode
+	}
+	// The first use of the key is looked up, and limited by address (1 of 3).
+	if s := get(e.cond.Slug, ks.valid); s != 200 {
+		t.Fatalf("first keyed request: %d", s)
+	}
+	for i := range 10 {
+		if s := get(e.cond.Slug, ks.valid); s != 200 {
+			t.Fatalf("keyed request %d after admission: %d, want 200 (the grant allows 1000 a minute)", i+2, s)
+		}
+	}
+	// A known key on the open entry: the address limit (2 of 3, 3 of 3, spent).
+	for i, want := range []int{200, 200, 429} {
+		if s := get(e.open.Slug, ks.valid); s != want {
+			t.Fatalf("known key on the open entry, request %d: %d, want %d", i+1, s, want)
+		}
+	}
+	for name, key := range map[string]string{"no key": "", "unknown key": "kf_nosuchkeyatall", "known key, unknown entry": ks.valid} {
+		slug := e.cond.Slug
+		if name == "no key" {
+			slug = e.open.Slug
+		}
+		if name == "known key, unknown entry" {
+			slug = "no-such-entry"
+		}
+		want := 429
+		if name == "known key, unknown entry" {
+			want = 404 // counted after the fact: its answer was already a refusal
+		}
+		if s := get(slug, key); s != want {
+			t.Errorf("%s with the address limit spent: %d, want %d", name, s, want)
+		}
+	}
+	if s := get(e.cond.Slug, ks.valid); s != 200 {
+		t.Fatalf("the admitted key after the address is spent: %d, want 200", s)
+	}
+}

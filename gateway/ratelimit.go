@@ -191,7 +191,7 @@ func (s *Server) limit(group string) fiber.Handler {
 	lim := s.rl.groups[group]
 	w := int64(lim.Rate.Period / time.Second)
 	policy := fmt.Sprintf("%q;q=%d;w=%d", group, lim.Rate.Limit, max(w, 1))
-	return func(c *fiber.Ctx) error {
+	charge := func(c *fiber.Ctx) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		lc, err := lim.Get(ctx, group+":"+s.clientIP(c))
 		cancel()
@@ -200,7 +200,7 @@ func (s *Server) limit(group string) fiber.Handler {
 			msg := err.Error()
 			s.rl.failing.Store(&msg)
 			s.log.Warn("rate-limit store failed; letting request through", "group", group, "request_id", requestID(c), "err", err)
-			return c.Next()
+			return nil
 		}
 		s.rl.failing.Store(nil)
 		reset := max(lc.Reset-time.Now().Unix(), 0)
@@ -215,6 +215,59 @@ func (s *Server) limit(group string) fiber.Handler {
 			return datasets.Errorf(datasets.ERATELIMIT, "the %s limit of %d requests per %s is spent for this address; retry after %d s",
 				group, lc.Limit, lim.Rate.Period, max(reset, 1))
 		}
+		return nil
+	}
+	keyed := group == GroupRecords || group == GroupDownloads
+	return func(c *fiber.Ctx) error {
+		if rec, ok := s.d.Authorizer.(KeyRecognizer); ok && keyed && rec.Recognizes(c) {
+			// A key this process has admitted recently: its grant's own
+			// rate and quota apply instead of the address's, if the
+			// request turns out to use it (see settleAddressLimit).
+			d := &deferredLimit{charge: func() error { return charge(c) }}
+			c.Locals(localDeferredLimit, d)
+			err := c.Next()
+			if !d.settled {
+				// Never reached authorize (an unknown entry, say): count
+				// the request against the address after all.
+				d.settled = true
+				_ = d.charge()
+			}
+			return err
+		}
+		if err := charge(c); err != nil {
+			return err
+		}
 		return c.Next()
 	}
+}
+
+// KeyRecognizer is implemented by authorizers that can tell, without any
+// store, that a request carries a key they admitted recently. Such requests
+// are limited by the key's grant instead of by the caller's address.
+type KeyRecognizer interface {
+	Recognizes(c *fiber.Ctx) bool
+}
+
+const localDeferredLimit = "kaifang.limit.deferred"
+
+// deferredLimit is the address limit of a request with a recognized key,
+// held back until the request is known to use that key.
+type deferredLimit struct {
+	charge  func() error
+	settled bool
+}
+
+// settleAddressLimit decides a held-back address limit: waived when the
+// key admitted the request (its grant's limits were spent instead),
+// charged otherwise — an open entry, a refused key — before any work.
+func settleAddressLimit(c *fiber.Ctx, keyAdmitted bool) error {
+	d, ok := c.Locals(localDeferredLimit).(*deferredLimit)
+	if !ok || d.settled {
+		return nil
+	}
+	d.settled = true
+	if keyAdmitted {
+		return nil
+	}
+	return d.charge()
 }

@@ -47,7 +47,7 @@ func (s *Server) entryVersion(c *fiber.Ctx, d *datasets.Dataset, number int) (*d
 // Authorizer about conditional ones (401 without one).
 func (s *Server) authorize(c *fiber.Ctx, d *datasets.Dataset, mode datasets.AccessMode) error {
 	if d.OpenClass == datasets.Open {
-		return nil
+		return settleAddressLimit(c, false)
 	}
 	if d.OpenClass != datasets.Conditional {
 		return datasets.Errorf(datasets.ENOTFOUND, "no such dataset")
@@ -55,7 +55,11 @@ func (s *Server) authorize(c *fiber.Ctx, d *datasets.Dataset, mode datasets.Acce
 	if s.d.Authorizer == nil {
 		return datasets.Errorf(datasets.EUNAUTHORIZED, "dataset %s is conditionally open: an approved application and an API key are required", d.Slug)
 	}
-	return s.d.Authorizer.Authorize(c, d, mode)
+	err := s.d.Authorizer.Authorize(c, d, mode)
+	if lerr := settleAddressLimit(c, err == nil); lerr != nil {
+		return lerr
+	}
+	return err
 }
 
 func columnsOf(v *datasets.Version) []datasets.Column {

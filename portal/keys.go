@@ -184,6 +184,19 @@ func (s *Service) AuthenticateKey(ctx context.Context, secret string) (*KeyAcces
 	return ka, ka.check(s.now())
 }
 
+// KnownKey reports whether secret is a key admitted recently and, by what
+// this process knows, still valid: the key cache only, no store. The
+// gateway uses it to limit a request by the key's grant instead of by its
+// address; AuthenticateKey still decides.
+func (s *Service) KnownKey(secret string) bool {
+	secret = strings.TrimSpace(secret)
+	if !strings.HasPrefix(secret, KeyPrefix) || len(secret) > 128 {
+		return false
+	}
+	ka := s.keyCache().get(s.KeyHash(secret), time.Now())
+	return ka != nil && ka.check(s.now()) == nil
+}
+
 // lookupKey reads a key with its application and grants from the store.
 func (s *Service) lookupKey(ctx context.Context, h []byte) (*KeyAccess, error) {
 	k, err := s.Access.KeyByHash(ctx, h)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -87,10 +88,14 @@ func Open(ctx context.Context, url string) (*Store, error) {
 			return nil, datasets.Wrap(err, datasets.EINVALID, "invalid postgres url")
 		}
 		// pgxpool's default (max(4, cores)) starves a gateway whose
-		// requests wait on the network, not the CPU; pool_max_conns in
-		// the URL still wins.
+		// requests wait on the network, not the CPU; far more connections
+		// than the database has cores made it slower again: on 2 cores,
+		// 64 concurrent records requests ran at 1,400–1,600 req/s with a
+		// p99 near 1 s through 32 connections and 2,630 req/s with a p99
+		// of 160–180 ms through 8 (BENCHMARKS.md). pool_max_conns in the
+		// URL still wins.
 		if !strings.Contains(target, "pool_max_conns") {
-			pcfg.MaxConns = 32
+			pcfg.MaxConns = int32(max(8, 4*runtime.NumCPU()))
 		}
 		pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 		if err != nil {
