@@ -117,7 +117,15 @@ func (s *site) handleMyApplications(c *fiber.Ctx, v *view) error {
 		return err
 	}
 	v.Title = v.T("myapps.title")
-	return s.render(c, v, "my_applications", map[string]any{"Apps": s.appRows(c, apps), "Created": c.Query("created")})
+	return s.render(c, v, "my_applications", map[string]any{"Apps": s.appRows(c, apps), "Created": c.Query("created"), "Withdrawn": c.Query("withdrawn")})
+}
+
+// handleWithdraw withdraws one of the developer's own submitted applications.
+func (s *site) handleWithdraw(c *fiber.Ctx, v *view) error {
+	if _, err := s.d.Portal.Withdraw(c.UserContext(), s.user(c), c.Params("id"), "withdrawn by the applicant"); err != nil {
+		return err
+	}
+	return c.Redirect("/account/applications?withdrawn=1", fiber.StatusSeeOther)
 }
 
 type keysData struct {

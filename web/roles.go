@@ -26,6 +26,7 @@ func (s *site) roleRoutes(app *fiber.App) {
 
 	app.Post("/datasets/:slug/apply", g, anyone, p, s.page(s.handleApplySubmit))
 	app.Get("/account/applications", g, dev, s.page(s.handleMyApplications))
+	app.Post("/account/applications/:id/withdraw", g, dev, p, s.page(s.handleWithdraw))
 	app.Get("/account/keys", g, dev, s.page(s.handleKeys))
 	app.Post("/account/keys", g, dev, p, s.page(s.handleKeyCreate))
 	app.Post("/account/keys/:id/rotate", g, dev, p, s.page(s.handleKeyRotate))

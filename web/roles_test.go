@@ -9,8 +9,10 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"kaifang/datasets"
+	"kaifang/portal"
 )
 
 const rolePassword = "role-test-password-2026"
@@ -118,6 +120,7 @@ func TestRoleFormsNeedCSRF(t *testing.T) {
 		{"apply", dev, "/datasets/population/apply", url.Values{"scenario": {"x"}, "purpose": {"y"}}},
 		{"create key", dev, "/account/keys", url.Values{"name": {"k"}}},
 		{"revoke key", dev, "/account/keys/x/revoke", nil},
+		{"withdraw application", dev, "/account/applications/x/withdraw", nil},
 		{"new entry", pub, "/publish/new", url.Values{"title": {"新條目"}}},
 		{"decide", rev, "/review/applications/x", url.Values{"decision": {"reject"}, "reason": {"no"}}},
 		{"entry review", rev, "/review/entries/x", url.Values{"decision": {"reject"}}},
@@ -176,5 +179,45 @@ func TestImportShowsEveryBadRow(t *testing.T) {
 	}
 	if strings.Contains(body, "好條目") {
 		t.Error("an all-or-nothing import wrote the good row")
+	}
+}
+
+// A developer withdraws a submitted application from their applications
+// page; another developer cannot withdraw it, and a decided one offers no
+// button.
+func TestDeveloperWithdrawsAnApplication(t *testing.T) {
+	f := MustSite(t)
+	dev := f.MustUser(t, datasets.RoleDeveloper, "", "dev@example.org")
+	other := f.MustUser(t, datasets.RoleDeveloper, "", "other@example.org")
+	ctx := context.Background()
+	u, err := f.db.UserByEmail(ctx, "dev@example.org")
+	MustOK(t, err)
+	d, err := f.db.Dataset(ctx, "population")
+	MustOK(t, err)
+	d.Fields = []datasets.Field{{Name: "地区", Type: datasets.TypeText}}
+	MustOK(t, f.db.UpdateDataset(ctx, d, datasets.Change{Actor: "test", Summary: "fields"}))
+	a, err := f.svc.Apply(ctx, u, portal.ApplyInput{Scenario: "人口研究", Purpose: "統計分析", Volume: "100/day",
+		Requests: []datasets.AccessRequest{{DatasetID: d.ID, Fields: []string{"地区"}, Modes: []datasets.AccessMode{datasets.Query}}},
+		From:     time.Now(), To: time.Now().AddDate(0, 6, 0)})
+	MustOK(t, err)
+	action := "/account/applications/" + a.ID + "/withdraw"
+	_, body := dev.get("/account/applications")
+	if !strings.Contains(body, `action="`+action+`"`) {
+		t.Fatalf("no withdraw form for the submitted application:\n%s", body)
+	}
+	if resp, _ := other.post(action, url.Values{"_csrf": {other.csrf("/account/applications")}}); resp.StatusCode < 400 {
+		t.Fatalf("another developer withdrew it: status %d", resp.StatusCode)
+	}
+	resp, _ := dev.post(action, url.Values{"_csrf": {dev.csrf("/account/applications")}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/account/applications?withdrawn=1" {
+		t.Fatalf("withdraw: status %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	got, err := f.db.Application(ctx, a.ID)
+	MustOK(t, err)
+	if got.State != datasets.AppWithdrawn {
+		t.Fatalf("application is %s, want withdrawn", got.State)
+	}
+	if _, body := dev.get("/account/applications?withdrawn=1"); strings.Contains(body, `action="`+action+`"`) {
+		t.Error("a withdrawn application still offers the button")
 	}
 }
