@@ -52,7 +52,8 @@ func bleveScores(t *testing.T, b *Bleve, bq query.Query) map[string]float64 {
 
 func bitmapQueries(t *testing.T) []datasets.SearchQuery {
 	var qs []datasets.SearchQuery
-	texts := []string{"", "交通", "社保", "医保", "水", "bus", "厦门市交通运输局", "公交 线路", "no-such-word"}
+	texts := []string{"", "交通", "社保", "医保", "水", "bus", "厦门市交通运输局", "公交 线路", "no-such-word",
+		"shbx", "gjj", "jt", "xm", "SHBX", "zzzz"} // pinyin initials
 	for _, j := range searchtest.MustJudgements(t) {
 		texts = append(texts, j.Query)
 	}
@@ -111,17 +112,37 @@ func checkBitmaps(t *testing.T, step string, b *Bleve) {
 			continue
 		}
 		// The plain query: filters applied after scoring.
-		plain := query.NewBooleanQuery([]query.Query{textQuery(p, nil)}, nil, []query.Query{closedQuery()})
-		if fs := filters(q); len(fs) > 0 {
-			plain.AddFilter(query.NewConjunctionQuery(fs))
+		plainOf := func(m query.Query) query.Query {
+			plain := query.NewBooleanQuery([]query.Query{m}, nil, []query.Query{closedQuery()})
+			if fs := filters(q); len(fs) > 0 {
+				plain.AddFilter(query.NewConjunctionQuery(fs))
+			}
+			return plain
 		}
-		all := bleveScores(t, b, plain)
+		all := bleveScores(t, b, plainOf(wordsOrInitials(p, nil)))
 		same(t, step+", filters beside the terms", q, bleveScores(t, b, matchQuery(p, q, false, &sel)), all, true)
+		words := bleveScores(t, b, plainOf(textQuery(p, nil)))
+		same(t, step+", words only", q, bleveScores(t, b, partQuery(p, q, partWords, &sel)), words, true)
+		if len(words) != int(sel.text.GetCardinality()) {
+			t.Fatalf("%s, %q: bleve finds %d entries by their words, the bitmaps %d", step, q.Text, len(words), sel.text.GetCardinality())
+		}
 		titled := bleveScores(t, b, matchQuery(p, q, true, &sel))
 		if len(titled) != int(sel.titled.GetCardinality()) {
 			t.Fatalf("%s, %q: bleve finds %d titled entries, the bitmaps %d", step, q.Text, len(titled), sel.titled.GetCardinality())
 		}
-		same(t, step+", restricted to titled entries", q, titled, all, false)
+		same(t, step+", restricted to titled entries", q, titled, words, false)
+		if p.initials == "" {
+			continue
+		}
+		initials := bleveScores(t, b, partQuery(p, q, partInitials, &sel))
+		if n := int(sel.initials.GetCardinality()); len(initials) != n {
+			t.Fatalf("%s, %+v: bleve finds %d entries by their initials alone, the bitmaps %d", step, q, len(initials), n)
+		}
+		for id := range initials {
+			if _, ok := words[id]; ok {
+				t.Fatalf("%s, %+v: %s matched by its words and by its initials alone", step, q, id)
+			}
+		}
 	}
 }
 

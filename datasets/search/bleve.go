@@ -23,6 +23,7 @@ import (
 	index "github.com/blevesearch/bleve_index_api"
 
 	"kaifang/datasets"
+	"kaifang/datasets/search/pinyin"
 )
 
 var _ datasets.Index = (*Bleve)(nil)
@@ -58,6 +59,18 @@ var fieldBoosts = []struct {
 	boost float64
 }{{"title", 8}, {"tags_text", 3}, {"agency_name", 2}}
 
+// initialsBoost weighs a match of the query as pinyin initials of the
+// title ("gjj" → 公积金). It is weak evidence (short English words look like
+// initials too), so it is far below any text field's weight, and rank puts
+// an entry found only by its initials below every text match anyway.
+const initialsBoost = 0.5
+
+// initialsField holds every prefix of the pinyin.IndexTerms of the title
+// (initialsKeys), one keyword each, so an initials query is one term query
+// (one posting list) rather than a prefix query over many terms: "xm"
+// starts the initials of a tenth of a Xiamen catalogue's titles.
+const initialsField = "initials"
+
 func indexMapping() mapping.IndexMapping {
 	text := func(store bool) *mapping.FieldMapping {
 		f := bleve.NewTextFieldMapping()
@@ -88,6 +101,7 @@ func indexMapping() mapping.IndexMapping {
 	dm.AddFieldMappingsAt("fields_text", text(false))
 	dm.AddFieldMappingsAt("all", text(false))
 	dm.AddFieldMappingsAt("title_exact", kw(false, false))
+	dm.AddFieldMappingsAt(initialsField, kw(false, false))
 	dm.AddFieldMappingsAt("slug", kw(true, false))
 	for _, f := range facetNames {
 		dm.AddFieldMappingsAt(f, kw(true, false))
@@ -153,6 +167,7 @@ func bleveDoc(d *datasets.Dataset) map[string]any {
 		"tags_text":   strings.Join(tags, " "),
 		"fields_text": strings.Join(fields, " "),
 		"title_exact": compact(d.Title),
+		initialsField: initialsKeys(pinyin.IndexTerms(d.Title)),
 		"slug":        d.Slug,
 		"agency":      d.Agency.ID,
 		"category":    string(d.Category),
@@ -378,6 +393,28 @@ func textQuery(p plan, within query.Query) query.Query {
 	return query.NewDisjunctionQuery(alts)
 }
 
+// initialsQuery matches the entries with an initials term starting with
+// p.initials (within within, if not nil), weakly boosted.
+func initialsQuery(p plan, within query.Query) query.Query {
+	pq := query.NewTermQuery(p.initials)
+	pq.SetField(initialsField)
+	pq.SetBoost(initialsBoost)
+	if within == nil {
+		return pq
+	}
+	return query.NewConjunctionQuery([]query.Query{pq, within})
+}
+
+// wordsOrInitials is textQuery or, for an initials query, textQuery or
+// initialsQuery.
+func wordsOrInitials(p plan, within query.Query) query.Query {
+	tq := textQuery(p, within)
+	if p.initials == "" {
+		return tq
+	}
+	return query.NewDisjunctionQuery([]query.Query{tq, initialsQuery(p, within)})
+}
+
 func termsFilter(field string, values []string) query.Query {
 	var qs []query.Query
 	for _, v := range values {
@@ -433,7 +470,25 @@ var storedFields = []string{"title", "description", "agency_name", "tags", "cate
 // q: it tells bleve how many entries the filters and titled keep, so it
 // walks them rather than the terms.
 func matchQuery(p plan, q datasets.SearchQuery, titled bool, sel *selection) *query.BooleanQuery {
-	titled = titled && sel != nil && sel.titled != nil
+	if titled {
+		return partQuery(p, q, partTitled, sel)
+	}
+	return partQuery(p, q, partAll, sel)
+}
+
+// matchPart is which of a search's matches a query asks bleve for.
+type matchPart int
+
+const (
+	partAll      matchPart = iota // every match: words or initials
+	partWords                     // the matches of the words
+	partTitled                    // the matches of the words in sel.titled
+	partInitials                  // the matches of the initials alone
+)
+
+// partQuery is the query of part of the entries q matches (matchQuery).
+func partQuery(p plan, q datasets.SearchQuery, part matchPart, sel *selection) *query.BooleanQuery {
+	titled := part == partTitled && sel != nil && sel.titled != nil
 	bq := query.NewBooleanQuery(nil, nil, nil)
 	fs := filters(q)
 	if p.empty() {
@@ -466,7 +521,17 @@ func matchQuery(p plan, q datasets.SearchQuery, titled bool, sel *selection) *qu
 				}
 			}
 		}
-		bq.AddMust(textQuery(p, w))
+		switch {
+		case part == partAll && p.initials != "":
+			bq.AddMust(wordsOrInitials(p, w))
+		case part == partInitials && p.initials != "":
+			bq.AddMust(initialsQuery(p, w))
+			bq.AddMustNot(textQuery(p, nil))
+		case part == partInitials:
+			bq.AddMust(query.NewMatchNoneQuery())
+		default:
+			bq.AddMust(textQuery(p, w))
+		}
 	}
 	// AddFilter keeps only one filter query, so all filters go in one conjunction.
 	if len(fs) > 0 {
@@ -518,18 +583,32 @@ func (b *Bleve) Search(ctx context.Context, q datasets.SearchQuery) (datasets.Se
 		return out, nil
 	}
 
-	bq := matchQuery(p, q, false, &sel)
+	// parts are the queries whose hits, in this order, make the window.
+	parts := []matchPart{partAll}
 	rerank := q.Sort == "relevance" && !p.empty()
 	size, from := q.PerPage, (q.Page-1)*q.PerPage
 	if rerank {
 		size, from = rerankWindow(q), 0
-		// Score only what can be shown: when enough matches hold the
-		// rarest term of an alternative in their title (which takes in
-		// the entries rank puts in its upper tiers, bar a title whose
-		// words an agency wrote apart), the window is drawn from them
-		// alone, with their scores unchanged.
-		if sel.titled != nil && int(sel.titled.GetCardinality()) >= size {
-			bq = matchQuery(p, q, true, &sel)
+		words := int(sel.text.GetCardinality())
+		switch {
+		case sel.titled != nil && int(sel.titled.GetCardinality()) >= size:
+			// Score only what can be shown: when enough matches hold the
+			// rarest term of an alternative in their title (which takes in
+			// the entries rank puts in its upper tiers, bar a title whose
+			// words an agency wrote apart), the window is drawn from them
+			// alone, with their scores unchanged.
+			parts = []matchPart{partTitled}
+		case sel.initials == nil || sel.initials.IsEmpty() || words >= size:
+			// No match by initials alone can reach the window: rank puts
+			// them below every match of the words.
+			parts = []matchPart{partWords}
+		case words == 0:
+			parts = []matchPart{partInitials}
+		default:
+			// Every match of the words, then the best of the initials
+			// alone: one query for both could let initials matches with
+			// a higher engine score crowd words matches out of the window.
+			parts = []matchPart{partWords, partInitials}
 		}
 	}
 	if from >= counted.total {
@@ -538,60 +617,27 @@ func (b *Bleve) Search(ctx context.Context, q datasets.SearchQuery) (datasets.Se
 		}
 		return out, nil
 	}
-	req := bleve.NewSearchRequestOptions(bq, size, from, false)
 	// Ranking a window needs no stored fields: the bitmaps keep what rank
 	// reads, and only the page shown loads them (loadFields).
 	light := rerank && !q.Explain
-	if !light {
-		req.Fields = storedFields
-	}
-	switch {
-	case q.Sort == "updated":
-		req.SortBy([]string{"-updated", "-_score", "_id"})
-	case q.Sort == "popular":
-		req.SortBy([]string{"-popularity", "-_score", "_id"})
-	case p.empty():
-		// Browsing without words: high-value first (art. 31), then use and freshness.
-		req.SortBy([]string{"-hv", "-popularity", "-updated", "_id"})
-	}
-	run := func() (*bleve.SearchResult, error) {
-		res, err := idx.SearchInContext(ctx, req)
+	lightFetch := light
+	var cs []candidate
+	for _, part := range parts {
+		n := size - len(cs)
+		if n <= 0 {
+			break
+		}
+		got, loaded, err := b.fetch(ctx, idx, p, q, partQuery(p, q, part, &sel), n, from, lightFetch)
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil, datasets.Wrap(err, datasets.EUNAVAILABLE, "search cancelled")
-			}
-			return nil, datasets.Wrap(err, datasets.EINTERNAL, "searching")
+			return datasets.SearchResult{}, err
 		}
-		return res, nil
-	}
-	res, err := run()
-	if err != nil {
-		return datasets.SearchResult{}, err
-	}
-	cs := make([]candidate, 0, len(res.Hits))
-	if light {
-		b.bits.mu.RLock()
-		for _, h := range res.Hits {
-			c, ok := b.bits.candidate(h.ID, h.Score)
-			if !ok { // written since the search began: load them after all
-				light = false
-				break
-			}
-			cs = append(cs, c)
+		if loaded {
+			lightFetch = false // written since the search began: load fields from now on
 		}
-		b.bits.mu.RUnlock()
-		if !light {
-			cs = cs[:0]
-			req.Fields = storedFields
-			if res, err = run(); err != nil {
-				return datasets.SearchResult{}, err
-			}
+		for i := range got {
+			got[i].initialsOnly = part == partInitials
 		}
-	}
-	if !light {
-		for _, h := range res.Hits {
-			cs = append(cs, candidateFromBleve(h.ID, h.Score, h.Fields))
-		}
+		cs = append(cs, got...)
 	}
 	if !rerank {
 		// Engine order; scores still explained on request.
@@ -617,6 +663,65 @@ func (b *Bleve) Search(ctx context.Context, q datasets.SearchQuery) (datasets.Se
 		b.cache.put(rkey, gen, cloneResult(out))
 	}
 	return out, nil
+}
+
+// fetch runs bq for size hits from from, in q's engine order, as
+// candidates; light ones have only what the bitmaps keep (loaded is true
+// when they had to be loaded from bleve after all).
+func (b *Bleve) fetch(ctx context.Context, idx bleve.Index, p plan, q datasets.SearchQuery, bq query.Query, size, from int, light bool) (cs []candidate, loaded bool, err error) {
+	req := bleve.NewSearchRequestOptions(bq, size, from, false)
+	if !light {
+		req.Fields = storedFields
+	}
+	switch {
+	case q.Sort == "updated":
+		req.SortBy([]string{"-updated", "-_score", "_id"})
+	case q.Sort == "popular":
+		req.SortBy([]string{"-popularity", "-_score", "_id"})
+	case p.empty():
+		// Browsing without words: high-value first (art. 31), then use and freshness.
+		req.SortBy([]string{"-hv", "-popularity", "-updated", "_id"})
+	}
+	run := func() (*bleve.SearchResult, error) {
+		res, err := idx.SearchInContext(ctx, req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, datasets.Wrap(err, datasets.EUNAVAILABLE, "search cancelled")
+			}
+			return nil, datasets.Wrap(err, datasets.EINTERNAL, "searching")
+		}
+		return res, nil
+	}
+	res, err := run()
+	if err != nil {
+		return nil, false, err
+	}
+	cs = make([]candidate, 0, len(res.Hits))
+	if light {
+		b.bits.mu.RLock()
+		for _, h := range res.Hits {
+			c, ok := b.bits.candidate(h.ID, h.Score)
+			if !ok { // written since the search began: load them after all
+				light = false
+				break
+			}
+			cs = append(cs, c)
+		}
+		b.bits.mu.RUnlock()
+		if light {
+			return cs, false, nil
+		}
+		cs = cs[:0]
+		loaded = true
+		req.Fields = storedFields
+		if res, err = run(); err != nil {
+			return nil, false, err
+		}
+	}
+	for _, h := range res.Hits {
+		cs = append(cs, candidateFromBleve(h.ID, h.Score, h.Fields))
+	}
+	return cs, loaded, nil
 }
 
 // loadFields fills in the stored fields of ranked candidates, for

@@ -4,6 +4,19 @@
 // the two engines behind datasets.Index — bleve in process by default and
 // Meilisearch for deployments with several gateways.
 //
+// A query that could be pinyin initials (pinyin.ParseQuery: "shbx",
+// "gjj", "jt") also matches entries whose title has them: the initials of
+// each title (pinyin.IndexTerms) are indexed, in bleve with every prefix
+// in a keyword field so the query is one weakly boosted term clause, in
+// Meilisearch as the last searchable attribute, without typo tolerance.
+// Other queries ("bus", "api") never touch them. An entry found only by
+// its initials ranks below every entry its words match, however the
+// engine scored it; among such entries, characters several of them share
+// (公积金 rather than 管局经) count as the word meant, and are highlighted.
+// Filters, the closed-entry exclusion and facet counts treat initials
+// matches like any other, and explain names the "initials" field. An index
+// built before initials were indexed finds them only once reindexed.
+//
 // Ranking and highlighting are decided here in Go on top of the engine's
 // relevance score, not inside each engine, so that both engines order the
 // shared test set the same way and explain their order the same way.

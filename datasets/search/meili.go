@@ -12,6 +12,7 @@ import (
 	"github.com/meilisearch/meilisearch-go"
 
 	"kaifang/datasets"
+	"kaifang/datasets/search/pinyin"
 )
 
 var _ datasets.Index = (*Meili)(nil)
@@ -55,6 +56,7 @@ type meiliDoc struct {
 	DescriptionFolded string   `json:"description_folded"`
 	FieldsFolded      string   `json:"fields_folded"`
 	Grams             string   `json:"grams"`
+	Initials          string   `json:"initials"` // pinyin.IndexTerms of the title
 	Agency            string   `json:"agency"`
 	Category          string   `json:"category"`
 	OpenClass         string   `json:"open_class"`
@@ -86,6 +88,7 @@ func toMeiliDoc(d *datasets.Dataset) meiliDoc {
 		DescriptionFolded: Fold(d.Description),
 		FieldsFolded:      Fold(bd["fields_text"].(string)),
 		Grams:             strings.Join(grams, " "),
+		Initials:          strings.Join(pinyin.IndexTerms(d.Title), " "), // the engine matches prefixes itself
 		Agency:            d.Agency.ID,
 		Category:          string(d.Category),
 		OpenClass:         string(d.OpenClass),
@@ -98,11 +101,20 @@ func toMeiliDoc(d *datasets.Dataset) meiliDoc {
 	}
 }
 
+// meiliSearchable are the searchable attributes in weight order; the
+// pinyin initials of the title come last, so the engine's attribute rule
+// puts them below every text field, and only an initials query searches
+// them (meiliTextAttributes is the rest).
+var meiliSearchable = []string{"title_folded", "tags_folded", "agency_folded", "grams", "description_folded", "fields_folded", "initials"}
+
+var meiliTextAttributes = meiliSearchable[:len(meiliSearchable)-1]
+
 // MeiliSettings returns the index settings Kaifang needs: folded fields
-// searchable in weight order, every filter field filterable and facetable,
-// the sort fields sortable, relevance rules first and then high value, use
-// and freshness as tie-breakers, the synonym table, and Chinese locale for
-// the folded fields.
+// searchable in weight order (pinyin initials last), every filter field
+// filterable and facetable, the sort fields sortable, relevance rules first
+// and then high value, use and freshness as tie-breakers, the synonym
+// table, Chinese locale for the folded fields, and no typo tolerance on
+// the initials (a typo in "gjj" is another word).
 func MeiliSettings(syn Synonyms) *meilisearch.Settings {
 	synonyms := map[string][]string{}
 	for k, v := range syn {
@@ -110,13 +122,20 @@ func MeiliSettings(syn Synonyms) *meilisearch.Settings {
 	}
 	return &meilisearch.Settings{
 		RankingRules:         []string{"sort", "words", "typo", "proximity", "attribute", "exactness", "hv:desc", "popularity:desc", "updated:desc"},
-		SearchableAttributes: []string{"title_folded", "tags_folded", "agency_folded", "grams", "description_folded", "fields_folded"},
+		SearchableAttributes: append([]string(nil), meiliSearchable...),
 		DisplayedAttributes:  []string{"id", "slug", "title", "description", "agency_name", "tags", "category", "popularity", "updated"},
 		FilterableAttributes: append([]string(nil), facetNames...),
 		SortableAttributes:   []string{"updated", "popularity", "hv"},
 		Synonyms:             synonyms,
 		LocalizedAttributes: []*meilisearch.LocalizedAttributes{
 			{AttributePatterns: []string{"*_folded", "grams"}, Locales: []string{"cmn"}},
+		},
+		// The engine's defaults, but for the initials attribute.
+		TypoTolerance: &meilisearch.TypoTolerance{
+			Enabled:             true,
+			MinWordSizeForTypos: meilisearch.MinWordSizeForTypos{OneTypo: 5, TwoTypos: 9},
+			DisableOnWords:      []string{},
+			DisableOnAttributes: []string{"initials"},
 		},
 		Pagination: &meilisearch.Pagination{MaxTotalHits: 100000},
 		Faceting:   &meilisearch.Faceting{MaxValuesPerFacet: 200, SortFacetValuesBy: map[string]meilisearch.SortFacetType{"*": meilisearch.SortFacetTypeCount}},
@@ -300,6 +319,9 @@ type meiliHit struct {
 	Popularity  int64    `json:"popularity"`
 	Updated     int64    `json:"updated"`
 	Score       float64  `json:"_rankingScore"`
+	// Matches names the attributes the query matched (asked for initials
+	// queries only).
+	Matches map[string]json.RawMessage `json:"_matchesPosition"`
 }
 
 // Search runs q; relevance order is re-ranked in Go exactly as for bleve.
@@ -331,6 +353,13 @@ func (m *Meili) Search(ctx context.Context, q datasets.SearchQuery) (datasets.Se
 		AttributesToRetrieve: []string{"id", "title", "description", "agency_name", "tags", "category", "popularity", "updated"},
 	}
 	switch {
+	case p.initials != "":
+		// Which attributes matched tells an initials-only match.
+		req.ShowMatchesPosition = true
+	case !p.empty():
+		req.AttributesToSearchOn = append([]string(nil), meiliTextAttributes...)
+	}
+	switch {
 	case q.Sort == "updated":
 		req.Sort = []string{"updated:desc"}
 	case q.Sort == "popular":
@@ -352,6 +381,14 @@ func (m *Meili) Search(ctx context.Context, q datasets.SearchQuery) (datasets.Se
 			agency: h.AgencyName, tags: h.Tags, category: datasets.Category(h.Category), popularity: h.Popularity}
 		if h.Updated > 0 {
 			c.updated = time.Unix(h.Updated, 0).UTC()
+		}
+		if p.initials != "" && hasInitials(h.Title, p.initials) {
+			// Initials only unless the engine reports a match elsewhere
+			// (it may report none for attributes it does not display).
+			c.initialsOnly = true
+			for a := range h.Matches {
+				c.initialsOnly = c.initialsOnly && a == "initials"
+			}
 		}
 		c.final = c.engineScore
 		cs = append(cs, c)

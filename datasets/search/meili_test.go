@@ -151,7 +151,8 @@ func TestMeiliOpenConfiguresIndex(t *testing.T) {
 	s := rs[1].Body
 	checks := map[string]string{
 		"rankingRules":         `["sort","words","typo","proximity","attribute","exactness","hv:desc","popularity:desc","updated:desc"]`,
-		"searchableAttributes": `["title_folded","tags_folded","agency_folded","grams","description_folded","fields_folded"]`,
+		"searchableAttributes": `["title_folded","tags_folded","agency_folded","grams","description_folded","fields_folded","initials"]`,
+		"typoTolerance":        `{"disableOnAttributes":["initials"],"disableOnNumbers":false,"disableOnWords":[],"enabled":true,"minWordSizeForTypos":{"oneTypo":5,"twoTypos":9}}`,
 		"filterableAttributes": `["agency","category","open_class","format","frequency","tags"]`,
 		"sortableAttributes":   `["updated","popularity","hv"]`,
 		"localizedAttributes":  `[{"attributePatterns":["*_folded","grams"],"locales":["cmn"]}]`,
@@ -196,6 +197,7 @@ func TestMeiliUpsertSendsFoldedDocuments(t *testing.T) {
 		"id": `"pub"`, "title": `"醫療機構名錄"`, "title_folded": `"医疗机构名录"`,
 		"description_folded": `"全市abc医院"`, "open_class": `"open"`, "category": `"healthcare"`,
 		"format": `["csv"]`, "hv": `1`, "agency": `"ag-1"`,
+		"initials": `"gml jgml ljgml ml yljgml"`, // pinyin.IndexTerms of 醫療機構名錄 (yljgml)
 	} {
 		if got := asJSON(d[k]); got != want {
 			t.Errorf("document %s = %s, want %s", k, got, want)
@@ -240,6 +242,13 @@ func TestMeiliSearchRequestAndResponse(t *testing.T) {
 		if _, ok := b["sort"]; ok {
 			t.Errorf("relevance search sent sort %v", b["sort"])
 		}
+		// Not an initials query: the initials attribute is not searched.
+		if got := asJSON(b["attributesToSearchOn"]); got != `["title_folded","tags_folded","agency_folded","grams","description_folded","fields_folded"]` {
+			t.Errorf("attributesToSearchOn = %s", got)
+		}
+		if _, ok := b["showMatchesPosition"]; ok {
+			t.Errorf("showMatchesPosition sent for a text query")
+		}
 		var got []string
 		for _, h := range r.Hits {
 			got = append(got, h.ID)
@@ -257,6 +266,36 @@ func TestMeiliSearchRequestAndResponse(t *testing.T) {
 		}
 		if r.Hits[0].Explanation["boosts"] == nil {
 			t.Errorf("no explanation")
+		}
+	})
+
+	t.Run("initials query ranks initials-only matches last", func(t *testing.T) {
+		f.search = mustRead(t, "search_initials_response.json")
+		defer func() { f.search = mustRead(t, "search_response.json") }()
+		r, err := m.Search(context.Background(), datasets.SearchQuery{Text: "GJJ", Explain: true})
+		if err != nil {
+			t.Fatalf("Search: %v", err)
+		}
+		b := writes(f.take())[0].Body
+		if asJSON(b["q"]) != `"gjj"` || asJSON(b["showMatchesPosition"]) != `true` {
+			t.Errorf("search body %v", b)
+		}
+		if _, ok := b["attributesToSearchOn"]; ok {
+			t.Errorf("initials query restricted the attributes: %v", b["attributesToSearchOn"])
+		}
+		var got []string
+		for _, h := range r.Hits {
+			got = append(got, h.ID)
+		}
+		// The description match first despite a lower engine score.
+		if !slices.Equal(got, []string{"text", "init"}) {
+			t.Fatalf("order %v, want [text init]", got)
+		}
+		if fm := asJSON(r.Hits[1].Explanation["fields_matched"]); fm != `["initials"]` {
+			t.Errorf("fields_matched of the initials match = %s", fm)
+		}
+		if fm := asJSON(r.Hits[0].Explanation["fields_matched"]); fm != `["description"]` {
+			t.Errorf("fields_matched of the text match = %s", fm)
 		}
 	})
 

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"kaifang/datasets"
+	"kaifang/datasets/search/pinyin"
 )
 
 // Boosts applied on top of the engine's relevance. They are small on
@@ -31,9 +32,12 @@ type candidate struct {
 	category    datasets.Category
 	popularity  int64
 	updated     time.Time
-	tier        int
-	final       float64
-	explain     map[string]any
+	// initialsOnly: only the pinyin initials of the title matched the
+	// query, none of its words (the engine says so).
+	initialsOnly bool
+	tier         int
+	final        float64
+	explain      map[string]any
 }
 
 // plan is a parsed query: the folded text and its synonym rewrites, each as
@@ -43,6 +47,10 @@ type plan struct {
 	alts  []string   // folded; alts[0] is the query itself
 	terms [][]string // queryTerms of each alt
 	runs  []string   // highlight units of every alt
+	// initials is the query as pinyin initials ("gjj") when
+	// pinyin.ParseQuery accepts it, else "": only then do the engines also
+	// match the initials of titles.
+	initials string
 }
 
 func newPlan(text string, syn Synonyms) plan {
@@ -50,6 +58,7 @@ func newPlan(text string, syn Synonyms) plan {
 	if p.text == "" {
 		return p
 	}
+	p.initials, _ = pinyin.ParseQuery(p.text)
 	for _, a := range syn.expand(p.text) {
 		ts := queryTerms(a)
 		if len(ts) == 0 {
@@ -81,8 +90,10 @@ func minMatch(n int) int {
 }
 
 // rank orders candidates: an exact title match first, then entries whose
-// title holds the whole query, then by relevance × boosts.
+// title holds the whole query, then by relevance × boosts; entries only the
+// pinyin initials of their title match come after every other.
 func rank(p plan, cs []candidate, now time.Time, explain bool) {
+	evidence := initialsEvidence(p, cs)
 	for i := range cs {
 		c := &cs[i]
 		ft := compact(c.title)
@@ -114,6 +125,9 @@ func rank(p plan, cs []candidate, now time.Time, explain bool) {
 				tier = max(tier, t)
 			}
 		}
+		if c.initialsOnly {
+			tier = -1
+		}
 		boost := 1.0
 		hv := c.category.HighValue()
 		if hv {
@@ -126,6 +140,9 @@ func rank(p plan, cs []candidate, now time.Time, explain bool) {
 			fresh = freshnessMax * math.Max(0, 1-age/365)
 		}
 		boost *= 1 + pop + fresh
+		if c.initialsOnly {
+			boost *= evidence[i]
+		}
 		c.tier = tier
 		c.final = c.engineScore * boost
 		if explain {
@@ -142,6 +159,12 @@ func rank(p plan, cs []candidate, now time.Time, explain bool) {
 					"freshness":  1 + fresh,
 				},
 				"score": c.final,
+			}
+			if p.initials != "" {
+				// Only for queries that could be initials, so others
+				// explain themselves as before.
+				c.explain["initials_only"] = c.initialsOnly
+				c.explain["initials_word"] = evidence[i]
 			}
 		}
 	}
@@ -184,7 +207,86 @@ func matchedFields(p plan, c *candidate) []string {
 	if has(strings.Join(c.tags, " ")) {
 		fs = append(fs, "tags")
 	}
+	if p.initials != "" && hasInitials(c.title, p.initials) {
+		fs = append(fs, "initials")
+	}
 	return fs
+}
+
+// initialsEvidence weighs each initials-only candidate by how many of the
+// candidates share the characters its initials matched: "gjj" matches 公积金
+// in many titles but 管局经 (监管局经营) or 轨迹及 in one each, so characters
+// that recur are taken to be the word the citizen meant. The weight is
+// 1 + ln(n) for the commonest of its matches among n candidates (1 for the
+// others), computed on compact titles, which light and loaded candidates
+// share.
+func initialsEvidence(p plan, cs []candidate) []float64 {
+	w := make([]float64, len(cs))
+	for i := range w {
+		w[i] = 1
+	}
+	if p.initials == "" {
+		return w
+	}
+	spans := make([][]string, len(cs))
+	count := map[string]int{}
+	for i := range cs {
+		if !cs[i].initialsOnly {
+			continue
+		}
+		spans[i] = initialsSpans(compact(cs[i].title), p.initials)
+		for _, s := range spans[i] {
+			count[s]++
+		}
+	}
+	for i, ss := range spans {
+		n := 1
+		for _, s := range ss {
+			n = max(n, count[s])
+		}
+		w[i] = 1 + math.Log(float64(n))
+	}
+	return w
+}
+
+// initialsSpans returns the distinct runs of Han characters of text whose
+// initials are q.
+func initialsSpans(text, q string) []string {
+	var out []string
+	rs := []rune(text)
+	for i := 0; i < len(rs); {
+		if !isHan(rs[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(rs) && isHan(rs[j]) {
+			j++
+		}
+		run := rs[i:j]
+		if ini := pinyin.Initials(string(run)); len(ini) == len(run) {
+			for k := 0; k+len(q) <= len(ini); k++ {
+				if ini[k:k+len(q)] == q {
+					if s := string(run[k : k+len(q)]); !slices.Contains(out, s) {
+						out = append(out, s)
+					}
+				}
+			}
+		}
+		i = j
+	}
+	return out
+}
+
+// hasInitials reports whether an initials term of title starts with q:
+// what the engines' initials match finds.
+func hasInitials(title, q string) bool {
+	for _, t := range pinyin.IndexTerms(title) {
+		if strings.HasPrefix(t, q) {
+			return true
+		}
+	}
+	return false
 }
 
 // highlight marks every occurrence of the plan's runs in text with <mark>,
@@ -266,7 +368,12 @@ func hitsFromCandidates(p plan, cs []candidate, explain bool) []datasets.SearchH
 	for _, c := range cs {
 		h := datasets.SearchHit{ID: c.id, Score: c.final}
 		hl := map[string][]string{}
-		if f := highlight(p, c.title, 200, 1); f != nil {
+		tp := p
+		if c.initialsOnly {
+			// Mark the characters whose initials matched.
+			tp.runs = initialsSpans(compact(c.title), p.initials)
+		}
+		if f := highlight(tp, c.title, 200, 1); f != nil {
 			hl["title"] = f
 		}
 		if f := highlight(p, c.description, 80, 2); f != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"kaifang/datasets"
+	"kaifang/datasets/search/fold"
 )
 
 // Entry returns a published open entry for contract tests.
@@ -210,6 +211,94 @@ func Run(t *testing.T, open func(t *testing.T) datasets.Index) {
 		}
 		if r := MustSearch(t, idx, datasets.SearchQuery{Text: "公交", OpenClasses: []datasets.OpenClass{datasets.Conditional}}); r.Total != 1 || r.Facets["open_class"]["open"] != 0 {
 			t.Errorf("open class filter: total %d facets %v", r.Total, r.Facets["open_class"])
+		}
+	})
+
+	t.Run("pinyin initials find titles", func(t *testing.T) {
+		idx := open(t)
+		cat := MustCatalogue(t)
+		MustUpsert(t, idx, cat...)
+		titles := map[string]string{}
+		for _, d := range cat {
+			titles[d.ID] = fold.String(d.Title)
+		}
+		for q, word := range map[string]string{"shbx": "社会保险", "SHBX": "社会保险", "gjj": "公积金", "jt": "交通", "xm": "厦门"} {
+			r := MustSearch(t, idx, datasets.SearchQuery{Text: q, PerPage: 3, Explain: true})
+			found := false
+			for _, h := range r.Hits {
+				found = found || strings.Contains(titles[h.ID], word)
+			}
+			if !found {
+				var got []string
+				for _, h := range r.Hits {
+					got = append(got, titles[h.ID])
+				}
+				t.Errorf("%s: top 3 %v, want a title with %s", q, got, word)
+			}
+			for _, h := range r.Hits {
+				fm := fmt.Sprint(h.Explanation["fields_matched"])
+				if strings.Contains(titles[h.ID], word) && !strings.Contains(fm, "initials") {
+					t.Errorf("%s: %s explained as matching %s, want initials named", q, titles[h.ID], fm)
+				}
+			}
+		}
+		// Not an initials query (u): only entries holding the word.
+		for _, h := range MustSearch(t, idx, datasets.SearchQuery{Text: "bus", PerPage: 100, Explain: true}).Hits {
+			if fm := fmt.Sprint(h.Explanation["fields_matched"]); strings.Contains(fm, "initials") {
+				t.Errorf("bus: %s matched by initials (%s)", titles[h.ID], fm)
+			}
+		}
+	})
+
+	t.Run("initials matches rank below text matches and obey filters", func(t *testing.T) {
+		idx := open(t)
+		init := Entry("init", "社會保險參保人數", "按區統計", datasets.SocialSecurity)
+		init.Downloads = 1000000
+		desc := Entry("desc", "接口編碼表", "字段 shbx 表示險種", datasets.Other)
+		exact := Entry("exact", "SHBX", "", datasets.Other)
+		closed := Entry("closed", "社會保險基金明細", "", datasets.SocialSecurity)
+		closed.OpenClass, closed.Reason, closed.LegalBasis = datasets.Closed, "r", "l"
+		other := Entry("other", "社會保險費率", "", datasets.Credit)
+		other.Formats = []string{"JSON"}
+		MustUpsert(t, idx, init, desc, exact, closed, other)
+		r := MustSearch(t, idx, datasets.SearchQuery{Text: "shbx", Explain: true})
+		if got := ids(r); len(got) != 4 || got[0] != "exact" || got[1] != "desc" || slices.Contains(got, "closed") {
+			t.Fatalf("hits %v, want [exact desc] then the two initials matches, never closed", got)
+		}
+		if r.Total != 4 || r.Facets["category"]["social_security"] != 1 || r.Facets["category"]["credit"] != 1 || r.Facets["open_class"]["closed"] != 0 {
+			t.Errorf("total %d facets %v", r.Total, r.Facets)
+		}
+		for _, h := range r.Hits {
+			if h.ID != "init" {
+				continue
+			}
+			if hl := h.Highlights["title"]; len(hl) != 1 || hl[0] != "<mark>社會保險</mark>參保人數" {
+				t.Errorf("initials match highlighted %v, want the characters marked", hl)
+			}
+			if fm := fmt.Sprint(h.Explanation["fields_matched"]); fm != "[initials]" {
+				t.Errorf("initials match explained as %s, want [initials]", fm)
+			}
+		}
+		r = MustSearch(t, idx, datasets.SearchQuery{Text: "shbx", Categories: []datasets.Category{datasets.SocialSecurity, datasets.Credit}})
+		want := map[string]map[string]int{
+			"category":   {"social_security": 1, "credit": 1},
+			"open_class": {"open": 2},
+			"format":     {"csv": 1, "json": 1},
+			"frequency":  {"monthly": 2},
+			"agency":     {"ag-1": 2},
+			"tags":       {"測試": 2},
+		}
+		for f, w := range want {
+			if fmt.Sprint(r.Facets[f]) != fmt.Sprint(w) {
+				t.Errorf("filtered: facet %s = %v, want %v", f, r.Facets[f], w)
+			}
+		}
+		if got := ids(r); r.Total != 2 || !slices.Equal(got, []string{"init", "other"}) && !slices.Equal(got, []string{"other", "init"}) {
+			t.Errorf("filtered: hits %v total %d, want init and other", got, r.Total)
+		}
+		r = MustSearch(t, idx, datasets.SearchQuery{Text: "shbx", Sort: "updated", Formats: []string{"json"}})
+		if got := ids(r); !slices.Equal(got, []string{"other"}) || r.Total != 1 {
+			t.Errorf("sorted and filtered: hits %v total %d, want [other]", got, r.Total)
 		}
 	})
 

@@ -84,7 +84,7 @@ func Recall10(ranked []string, rel map[string]int) float64 {
 }
 
 // QueryClasses returns each labelled query's classes (two-char, phrase,
-// traditional, abbreviation, agency, single-char, english) from
+// traditional, abbreviation, agency, single-char, english, initials) from
 // testdata/judgements.json; a query may be in several.
 func QueryClasses(tb testing.TB) map[string][]string {
 	tb.Helper()
