@@ -190,6 +190,8 @@ type Bleve struct {
 	syn  Synonyms
 	now  func() time.Time
 	done bool
+	// stale: built by an earlier version of this code (indexSchema)
+	stale bool
 
 	writeMu sync.Mutex   // one write at a time, so the bitmaps follow bleve's order of writes
 	cache   *resultCache // answers of the current index generation
@@ -228,7 +230,51 @@ func OpenBleve(dir string, syn Synonyms) (*Bleve, error) {
 	return b, nil
 }
 
+// indexSchema names what an index built by this code holds. An index built
+// by an earlier version (without the initials field, say) reports itself
+// stale, and the indexer rebuilds it from the catalogue before it serves
+// (Indexer.Sync), instead of answering without what was added.
+const indexSchema = "kaifang-bleve-3" // 3: pinyin initials
+
+var schemaKey = []byte("kaifang.schema")
+
+// Stale reports whether the index was built by an earlier version of this
+// code and needs a rebuild (Indexer.Sync does it).
+func (b *Bleve) Stale() bool {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.stale
+}
+
 func (b *Bleve) open() (bleve.Index, error) {
+	idx, err := b.openIndex()
+	if err != nil {
+		return nil, err
+	}
+	have, err := idx.GetInternal(schemaKey)
+	switch {
+	case err != nil:
+		idx.Close()
+		return nil, datasets.Wrap(err, datasets.EUNAVAILABLE, "reading search index schema")
+	case have == nil && b.empty(idx):
+		if err := idx.SetInternal(schemaKey, []byte(indexSchema)); err != nil {
+			idx.Close()
+			return nil, datasets.Wrap(err, datasets.EUNAVAILABLE, "writing search index schema")
+		}
+		b.stale = false
+	default:
+		b.stale = string(have) != indexSchema
+	}
+	return idx, nil
+}
+
+// empty reports whether idx holds no document (a new index).
+func (b *Bleve) empty(idx bleve.Index) bool {
+	n, err := idx.DocCount()
+	return err == nil && n == 0
+}
+
+func (b *Bleve) openIndex() (bleve.Index, error) {
 	if b.dir == "" {
 		idx, err := bleve.NewMemOnly(indexMapping())
 		if err != nil {

@@ -38,6 +38,14 @@ func NewIndexer(cat datasets.Catalog, idx datasets.Index, logger *slog.Logger) *
 // many it applied. On error the cursor stays after the last batch the
 // index accepted, and the next Sync resumes there.
 func (x *Indexer) Sync(ctx context.Context) (int, error) {
+	if st, ok := x.idx.(interface{ Stale() bool }); ok && st.Stale() {
+		// Built by an earlier version: rebuild rather than answer
+		// without what this version indexes.
+		x.logger.Warn("search index was built by an earlier version; rebuilding it from the catalogue")
+		if err := x.Reindex(ctx); err != nil {
+			return 0, err
+		}
+	}
 	cursor, err := x.cat.Cursor(ctx, CursorName)
 	if err != nil {
 		return 0, err
