@@ -10,7 +10,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"compress/bzip2"
 	"flag"
@@ -20,8 +19,9 @@ import (
 	"log"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
+
+	"kaifang/datasets/search/internal/unihan"
 )
 
 func main() {
@@ -68,35 +68,21 @@ var overrides = map[rune]rune{
 // in simplified text, so it is left alone rather than guessed at.
 func parse(r io.Reader) ([]pair, error) {
 	var pairs []pair
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		cols := strings.Split(line, "\t")
-		if len(cols) < 3 || cols[1] != "kSimplifiedVariant" {
-			continue
-		}
-		from, err := codePoint(cols[0])
-		if err != nil {
-			return nil, err
-		}
+	err := unihan.Lines(r, "kSimplifiedVariant", nil, func(from rune, value string) error {
 		var tos []rune
-		for _, v := range strings.Fields(cols[2]) {
-			to, err := codePoint(v)
+		for _, v := range strings.Fields(value) {
+			to, err := unihan.CodePoint(v)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			tos = append(tos, to)
 		}
-		if len(tos) == 0 || slices.Contains(tos, from) {
-			continue
+		if len(tos) > 0 && !slices.Contains(tos, from) {
+			pairs = append(pairs, pair{from, tos[0]})
 		}
-		pairs = append(pairs, pair{from, tos[0]})
-	}
-	if err := sc.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	for i := range pairs {
@@ -110,18 +96,6 @@ func parse(r io.Reader) ([]pair, error) {
 	}
 	slices.SortFunc(pairs, func(a, b pair) int { return int(a.from - b.from) })
 	return pairs, nil
-}
-
-func codePoint(s string) (rune, error) {
-	s, _, _ = strings.Cut(s, "<") // drop source annotations
-	if !strings.HasPrefix(s, "U+") {
-		return 0, fmt.Errorf("bad code point %q", s)
-	}
-	n, err := strconv.ParseUint(s[2:], 16, 32)
-	if err != nil {
-		return 0, fmt.Errorf("bad code point %q: %w", s, err)
-	}
-	return rune(n), nil
 }
 
 func render(pkg, in string, pairs []pair) ([]byte, error) {

@@ -23,7 +23,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"compress/bzip2"
 	"flag"
@@ -33,9 +32,10 @@ import (
 	"log"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"kaifang/datasets/search/internal/unihan"
 )
 
 // The dense segments of the table: CJK Extension A and the Unified
@@ -115,36 +115,24 @@ type table struct {
 
 func parse(r io.Reader) (*table, error) {
 	t := &table{initial: map[rune]byte{}}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		line := sc.Text()
+	version := func(line string) {
 		if v, ok := strings.CutPrefix(line, "# Unicode version:"); ok {
 			t.version = strings.TrimSpace(v)
-			continue
 		}
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		cols := strings.Split(line, "\t")
-		if len(cols) < 3 || cols[1] != "kMandarin" {
-			continue
-		}
-		cp, err := codePoint(cols[0])
-		if err != nil {
-			return nil, err
-		}
-		fields := strings.Fields(cols[2])
+	}
+	err := unihan.Lines(r, "kMandarin", version, func(cp rune, value string) error {
+		fields := strings.Fields(value)
 		if len(fields) == 0 {
-			return nil, fmt.Errorf("%s: empty kMandarin", cols[0])
+			return fmt.Errorf("empty kMandarin")
 		}
 		c, err := initialOf(fields[0])
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", cols[0], err)
+			return err
 		}
 		t.initial[cp] = c
-	}
-	if err := sc.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	if len(t.initial) == 0 {
@@ -159,29 +147,14 @@ func parse(r io.Reader) (*table, error) {
 // lowest code point's wins. It returns how many characters it added.
 func (t *table) inherit(r io.Reader) (int, error) {
 	from := map[rune]rune{} // simplified → lowest traditional with a reading
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		cols := strings.Split(line, "\t")
-		if len(cols) < 3 || cols[1] != "kSimplifiedVariant" {
-			continue
-		}
-		trad, err := codePoint(cols[0])
-		if err != nil {
-			return 0, err
-		}
+	err := unihan.Lines(r, "kSimplifiedVariant", nil, func(trad rune, value string) error {
 		if _, ok := t.initial[trad]; !ok {
-			continue
+			return nil
 		}
-		for _, v := range strings.Fields(cols[2]) {
-			v, _, _ = strings.Cut(v, "<") // drop source annotations
-			simp, err := codePoint(v)
+		for _, v := range strings.Fields(value) {
+			simp, err := unihan.CodePoint(v)
 			if err != nil {
-				return 0, err
+				return err
 			}
 			if _, ok := t.initial[simp]; ok {
 				continue
@@ -190,8 +163,9 @@ func (t *table) inherit(r io.Reader) (int, error) {
 				from[simp] = trad
 			}
 		}
-	}
-	if err := sc.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return 0, err
 	}
 	for simp, trad := range from {
@@ -222,17 +196,6 @@ func initialOf(reading string) (byte, error) {
 		return 0, fmt.Errorf("reading %q starts with %q, not a pinyin initial", reading, r)
 	}
 	return c, nil
-}
-
-func codePoint(s string) (rune, error) {
-	if !strings.HasPrefix(s, "U+") {
-		return 0, fmt.Errorf("bad code point %q", s)
-	}
-	n, err := strconv.ParseUint(s[2:], 16, 32)
-	if err != nil {
-		return 0, fmt.Errorf("bad code point %q: %w", s, err)
-	}
-	return rune(n), nil
 }
 
 // dense returns the letters of lo..hi-1 as a string, trimmed after the last
