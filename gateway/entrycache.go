@@ -40,12 +40,10 @@ type entryCache struct {
 	mu  sync.RWMutex
 	m   map[string]cachedEntry
 	gen func() uint64
-	ttl time.Duration
-	now func() time.Time
 }
 
 func newEntryCache(cat datasets.Catalog) *entryCache {
-	ec := &entryCache{m: map[string]cachedEntry{}, ttl: entryTTL, now: time.Now, gen: func() uint64 { return 0 }}
+	ec := &entryCache{m: map[string]cachedEntry{}, gen: func() uint64 { return 0 }}
 	if g, ok := cat.(generationer); ok {
 		ec.gen = g.CatalogGeneration
 	}
@@ -58,7 +56,7 @@ func (ec *entryCache) get(key string) (*datasets.Dataset, uint64, bool) {
 	ec.mu.RLock()
 	e, ok := ec.m[key]
 	ec.mu.RUnlock()
-	if ok && e.gen == gen && ec.now().Sub(e.born) < ec.ttl {
+	if ok && e.gen == gen && time.Since(e.born) < entryTTL {
 		return e.d, gen, true
 	}
 	return nil, gen, false
@@ -71,7 +69,7 @@ func (ec *entryCache) put(key string, d *datasets.Dataset, gen uint64) {
 	if len(ec.m) >= entryCacheMax {
 		clear(ec.m)
 	}
-	ec.m[key] = cachedEntry{d: d, gen: gen, born: ec.now()}
+	ec.m[key] = cachedEntry{d: d, gen: gen, born: time.Now()}
 	ec.mu.Unlock()
 }
 

@@ -16,12 +16,9 @@ import (
 // this process's cache does not hear of) must stop serving rows on the
 // very next request, not when the cache expires.
 func TestRecordsEntryCacheYieldsToOtherProcesses(t *testing.T) {
-	for _, db := range []struct {
-		name string
-		url  func(testing.TB) string
-	}{{"sqlite", sqltest.SQLiteURL}, {"postgres", sqltest.PostgresURL}} {
-		t.Run(db.name, func(t *testing.T) {
-			url := db.url(t)
+	for _, name := range sqltest.Names {
+		t.Run(name, func(t *testing.T) {
+			url := sqltest.URL(t, name)
 			e := MustEnv(t, url, blobtest.MustOpenLocal(t))
 			other, err := sqlstore.Open(context.Background(), url)
 			if err != nil {

@@ -46,6 +46,11 @@ func blobName(filename string) string {
 	return base + ext
 }
 
+// blobKey is where version number of an entry keeps its file.
+func blobKey(datasetID string, number int, filename string) string {
+	return fmt.Sprintf("datasets/%s/v%d/%s", datasetID, number, blobName(filename))
+}
+
 // AddVersion stores f as a new version of the entry and, if it is tabular,
 // loads its rows. The version becomes current only once its bytes are
 // stored and checksummed and its rows loaded; any failure leaves it failed
@@ -122,7 +127,7 @@ func (s *Service) ingest(ctx context.Context, d *datasets.Dataset, v *datasets.V
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return datasets.Wrap(err, datasets.EINTERNAL, "cannot reread upload")
 	}
-	v.BlobKey = fmt.Sprintf("datasets/%s/v%d/%s", d.ID, v.Number, blobName(f.Filename))
+	v.BlobKey = blobKey(d.ID, v.Number, f.Filename)
 	info, err := s.Blobs.Put(ctx, v.BlobKey, tmp, n, v.MediaType)
 	if err != nil {
 		return err
@@ -163,8 +168,7 @@ func (s *Service) SweepPending(ctx context.Context, olderThan time.Duration) (in
 				return swept, err
 			}
 			if v.Filename != "" {
-				key := fmt.Sprintf("datasets/%s/v%d/%s", v.DatasetID, v.Number, blobName(v.Filename))
-				if err := s.Blobs.Delete(ctx, key); err != nil && !datasets.IsCode(err, datasets.ENOTFOUND) {
+				if err := s.Blobs.Delete(ctx, blobKey(v.DatasetID, v.Number, v.Filename)); err != nil && !datasets.IsCode(err, datasets.ENOTFOUND) {
 					return swept, err
 				}
 			}
