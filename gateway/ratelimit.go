@@ -145,7 +145,7 @@ func RedisStore(rawURL string) (limiter.Store, error) {
 	}
 	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = 2*time.Second, time.Second, time.Second
 	client := libredis.NewClient(opt)
-	store, err := sredis.NewStoreWithOptions(client, limiter.StoreOptions{Prefix: prefix, MaxRetry: 3})
+	store, err := sredis.NewStoreWithOptions(newPipelinedRedis(client), limiter.StoreOptions{Prefix: prefix, MaxRetry: 3})
 	if err != nil {
 		_ = client.Close()
 		return nil, datasets.Wrap(err, datasets.EUNAVAILABLE, "rate store unreachable")
