@@ -20,8 +20,11 @@ import (
 // search and how it is counted in the facets: for every indexed entry an
 // ordinal, and for every term of the "all" and "title" fields, every exact
 // title, every prefix of a title's pinyin initials terms and every facet
-// value, the roaring bitmap of the ordinals that hold it. The matching set of a search is then a few bitmap operations and its
-// exact facet counts are AND cardinalities: microseconds, where bleve's
+// value, the roaring bitmap of the ordinals that hold it; also the terms
+// of the tags and agency name, which only weigh in the score, so a search
+// can tell which of its boost clauses no entry it scores holds
+// (deadLeaves). The matching set of a search is then a few bitmap
+// operations and its exact facet counts are AND cardinalities: microseconds, where bleve's
 // facet builder visited the doc values of every match (≈ 2 µs each, 70 %
 // of a broad search at 100,000 entries). Bleve still scores and orders.
 //
@@ -43,6 +46,8 @@ type bitmapIndex struct {
 
 	all      map[string]*roaring.Bitmap // terms of the "all" field
 	title    map[string]*roaring.Bitmap // terms of the title
+	tags     map[string]*roaring.Bitmap // terms of the tags_text field
+	agency   map[string]*roaring.Bitmap // terms of the agency_name field
 	exact    map[string]*roaring.Bitmap // compact titles
 	initials map[string]*roaring.Bitmap // terms of the initials field (initialsKeys)
 	facetT   map[string]uint32          // "name=value" → facet id
@@ -75,6 +80,8 @@ func (x *bitmapIndex) clear() {
 	x.live = roaring.New()
 	x.all = map[string]*roaring.Bitmap{}
 	x.title = map[string]*roaring.Bitmap{}
+	x.tags = map[string]*roaring.Bitmap{}
+	x.agency = map[string]*roaring.Bitmap{}
 	x.exact = map[string]*roaring.Bitmap{}
 	x.initials = map[string]*roaring.Bitmap{}
 	x.facetT = map[string]uint32{}
@@ -87,11 +94,12 @@ func (x *bitmapIndex) clear() {
 
 // bitmapDoc is what the bitmaps need of one indexed entry.
 type bitmapDoc struct {
-	all, title []string // distinct terms
-	initials   []string // the initials field (initialsKeys)
-	exact      string
-	facets     []string
-	info       rankInfo
+	all, title   []string // distinct terms
+	tags, agency []string // distinct terms of tags_text and agency_name
+	initials     []string // the initials field (initialsKeys)
+	exact        string
+	facets       []string
+	info         rankInfo
 }
 
 // newBitmapDoc takes the fields from the document bleve indexes, so both
@@ -108,13 +116,15 @@ func newBitmapDoc(doc map[string]any) *bitmapDoc {
 	}
 	all, _ := doc["all"].(string)
 	title, _ := doc["title"].(string)
+	tags, _ := doc["tags_text"].(string)
+	agency, _ := doc["agency_name"].(string)
 	exact, _ := doc["title_exact"].(string)
 	facets, _ := doc[facetField].([]string)
 	cat, _ := doc["category"].(string)
 	pop, _ := doc["popularity"].(float64)
 	upd, _ := doc["updated"].(time.Time)
 	ini, _ := doc[initialsField].([]string)
-	return &bitmapDoc{all: terms(all), title: terms(title), initials: ini, exact: exact, facets: slices.Compact(slices.Sorted(slices.Values(facets))),
+	return &bitmapDoc{all: terms(all), title: terms(title), tags: terms(tags), agency: terms(agency), initials: ini, exact: exact, facets: slices.Compact(slices.Sorted(slices.Values(facets))),
 		info: rankInfo{title: exact, category: datasets.Category(cat), popularity: int64(pop), updated: upd.UTC().Truncate(time.Second)}}
 }
 
@@ -160,7 +170,7 @@ func (x *bitmapIndex) apply(ids []string, docs []*bitmapDoc) {
 		}
 	}
 	if !gone.IsEmpty() {
-		for _, m := range []map[string]*roaring.Bitmap{x.all, x.title, x.exact, x.initials} {
+		for _, m := range x.termMaps() {
 			for k, bm := range m {
 				if bm.Intersects(gone) {
 					bm.AndNot(gone)
@@ -224,6 +234,12 @@ func (x *bitmapIndex) add(ord uint32, d *bitmapDoc) {
 	}
 	for _, t := range d.title {
 		addTo(x.title, t, ord)
+	}
+	for _, t := range d.tags {
+		addTo(x.tags, t, ord)
+	}
+	for _, t := range d.agency {
+		addTo(x.agency, t, ord)
 	}
 	if d.exact != "" {
 		addTo(x.exact, d.exact, ord)
@@ -354,6 +370,8 @@ func (x *bitmapIndex) rebuild(ctx context.Context, idx bleve.Index) error {
 	}{
 		{"all", func(t string, o uint32) { addTo(x.all, t, o) }},
 		{"title", func(t string, o uint32) { addTo(x.title, t, o) }},
+		{"tags_text", func(t string, o uint32) { addTo(x.tags, t, o) }},
+		{"agency_name", func(t string, o uint32) { addTo(x.agency, t, o) }},
 		{"title_exact", func(t string, o uint32) {
 			addTo(x.exact, t, o)
 			x.info[o].title = t
@@ -424,7 +442,7 @@ func (x *bitmapIndex) rebuild(ctx context.Context, idx bleve.Index) error {
 			tfr.Close()
 		}
 	}
-	for _, m := range []map[string]*roaring.Bitmap{x.all, x.title, x.exact, x.initials} {
+	for _, m := range x.termMaps() {
 		for _, bm := range m {
 			bm.RunOptimize()
 		}
@@ -434,6 +452,43 @@ func (x *bitmapIndex) rebuild(ctx context.Context, idx bleve.Index) error {
 }
 
 const noOrd = ^uint32(0)
+
+// termMaps is every map from a term to the entries holding it.
+func (x *bitmapIndex) termMaps() []map[string]*roaring.Bitmap {
+	return []map[string]*roaring.Bitmap{x.all, x.title, x.tags, x.agency, x.exact, x.initials}
+}
+
+// leaf is one boost clause of textQuery: a term of a field that weighs in
+// the score.
+type leaf struct{ field, term string }
+
+// deadLeaves is the boost clauses of p's textQuery (a term of the title,
+// tags or agency name, or an alternative as the whole title) that none of
+// the entries in visited holds: with visited the entries bleve scores, they
+// can never add to a score, only to the query norm and the coordination
+// factors, which their searchers still provide (deadQuery).
+func (x *bitmapIndex) deadLeaves(p plan, visited *roaring.Bitmap) map[leaf]bool {
+	seen := map[leaf]bool{}
+	dead := map[leaf]bool{}
+	check := func(l leaf, m map[string]*roaring.Bitmap) {
+		if seen[l] {
+			return
+		}
+		seen[l] = true
+		if bm := m[l.term]; bm == nil || !bm.Intersects(visited) {
+			dead[l] = true
+		}
+	}
+	for ai, terms := range p.terms {
+		for _, t := range terms {
+			check(leaf{"title", t}, x.title)
+			check(leaf{"tags_text", t}, x.tags)
+			check(leaf{"agency_name", t}, x.agency)
+		}
+		check(leaf{"title_exact", compact(p.alts[ai])}, x.exact)
+	}
+	return dead
+}
 
 // fullPrecision decodes a numeric or date term of the exact value (bleve
 // also indexes coarser ones for range queries).
@@ -532,6 +587,24 @@ type selection struct {
 	titled     *roaring.Bitmap
 	titleTerms []string
 	exact      []string
+
+	// altTitled[ai] is the part of titledQuery that holds every titled
+	// entry alternative ai matches (nil: it matches none, and all of
+	// titledQuery serves): an alternative then walks only the entries it
+	// can match, not all of titled (学校 has two subjects' titles, each
+	// alternative one of them).
+	altTitled []*titledPart
+
+	// deadTitled and deadWords are the boost clauses that none of titled,
+	// or of text, holds (deadLeaves).
+	deadTitled, deadWords map[leaf]bool
+}
+
+// titledPart is some of the title terms and exact titles of a selection,
+// and how many titled entries they hold.
+type titledPart struct {
+	titleTerms, exact []string
+	n                 uint64
 }
 
 // selectEntries computes the matching set of a search exactly as the bleve
@@ -547,6 +620,7 @@ func (x *bitmapIndex) selectEntries(p plan, q datasets.SearchQuery) selection {
 		return s
 	}
 	var m *roaring.Bitmap
+	var altMatch []*roaring.Bitmap
 	if p.empty() {
 		m = x.live.Clone()
 	} else {
@@ -558,7 +632,9 @@ func (x *bitmapIndex) selectEntries(p plan, q datasets.SearchQuery) selection {
 			for i, t := range terms {
 				all[i], title[i] = x.all[t], x.title[t]
 			}
-			m.Or(atLeast(all, minMatch(len(terms))))
+			am := atLeast(all, minMatch(len(terms)))
+			altMatch = append(altMatch, am)
+			m.Or(am)
 			// A title holding every term holds the rarest one.
 			rarest := -1
 			for i, bm := range title {
@@ -611,6 +687,7 @@ func (x *bitmapIndex) selectEntries(p plan, q datasets.SearchQuery) selection {
 	s.match, s.text = m, m
 	if s.titled != nil {
 		s.titled.And(m)
+		s.altTitled = x.altTitled(&s, altMatch)
 	}
 	if p.initials != "" {
 		// The entries whose title initials hold the query, under the same
@@ -630,7 +707,39 @@ func (x *bitmapIndex) selectEntries(p plan, q datasets.SearchQuery) selection {
 			s.match = roaring.Or(m, s.initials)
 		}
 	}
+	if !p.empty() {
+		s.deadTitled = x.deadLeaves(p, s.titled)
+		s.deadWords = x.deadLeaves(p, s.text)
+	}
 	return s
+}
+
+// altTitled splits titledQuery by alternative (selection.altTitled): the
+// title terms and exact titles holding some titled entry that alternative
+// matches. Every titled entry it matches holds one of them, so it is
+// scored exactly as before, and every other entry they hold that it
+// matches is titled too (titled is all the matches holding any of them).
+func (x *bitmapIndex) altTitled(s *selection, altMatch []*roaring.Bitmap) []*titledPart {
+	out := make([]*titledPart, len(altMatch))
+	for ai, am := range altMatch {
+		tm := roaring.And(s.titled, am)
+		if tm.IsEmpty() {
+			continue // matches nothing titled: any restriction does
+		}
+		part := &titledPart{n: tm.GetCardinality()}
+		for _, t := range s.titleTerms {
+			if x.title[t].Intersects(tm) {
+				part.titleTerms = append(part.titleTerms, t)
+			}
+		}
+		for _, e := range s.exact {
+			if x.exact[e].Intersects(tm) {
+				part.exact = append(part.exact, e)
+			}
+		}
+		out[ai] = part
+	}
+	return out
 }
 
 // count is the total and the facet counts of a matching set.

@@ -121,7 +121,7 @@ func checkBitmaps(t *testing.T, step string, b *Bleve) {
 		}
 		all := bleveScores(t, b, plainOf(wordsOrInitials(p, nil)))
 		same(t, step+", filters beside the terms", q, bleveScores(t, b, matchQuery(p, q, false, &sel)), all, true)
-		words := bleveScores(t, b, plainOf(textQuery(p, nil)))
+		words := bleveScores(t, b, plainOf(textQuery(p, nil, nil)))
 		same(t, step+", words only", q, bleveScores(t, b, partQuery(p, q, partWords, &sel)), words, true)
 		if len(words) != int(sel.text.GetCardinality()) {
 			t.Fatalf("%s, %q: bleve finds %d entries by their words, the bitmaps %d", step, q.Text, len(words), sel.text.GetCardinality())

@@ -24,7 +24,11 @@
 // Beside bleve, an in-memory mirror (bitmapIndex) holds a roaring bitmap of
 // the entries of every indexed term and facet value: the matching set of a
 // search, its total and its exact facet counts are bitmap operations, and
-// bleve only scores and orders the entries a page can show. The bleve index
+// bleve only scores and orders the entries a page can show. The bitmaps also
+// shape the query bleve runs without changing any score: a boost clause no
+// scored entry holds keeps its place and weight but never walks its
+// postings, and each synonym alternative walks only the titled entries it
+// can match. The bleve index
 // also remembers its answers (result pages, suggestions) until the next
 // write, since the catalogue changes rarely compared with how often the same
 // few queries are asked.

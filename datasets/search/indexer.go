@@ -187,6 +187,13 @@ func (x *Indexer) Reindex(ctx context.Context) error {
 			break
 		}
 	}
+	// One segment instead of a dozen makes every search cheaper; a failure
+	// leaves a correct index, only a slower one.
+	if c, ok := x.idx.(interface{ Compact(context.Context) error }); ok {
+		if err := c.Compact(ctx); err != nil {
+			x.logger.Warn("compacting the rebuilt search index failed", "err", err)
+		}
+	}
 	x.logger.Info("search index rebuilt", "entries", n, "cursor", latest)
 	return x.cat.SetCursor(ctx, CursorName, latest)
 }

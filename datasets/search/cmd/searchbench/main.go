@@ -8,6 +8,10 @@
 // -cache 0 times the engine alone (every search cold); the default includes
 // the adapter's remembered answers; -write-every K edits one entry every K
 // searches, as the outbox indexer would, to show what writes cost readers.
+// A build ends by merging the index into one segment (Bleve.Compact), as
+// Indexer.Reindex does; -reuse -compact does the same to an index built
+// before that. The index size printed after a build still counts the
+// merged segments' files, which bleve deletes shortly after.
 // BENCHMARKS.md ("Catalogue search (bleve)") has the method and results.
 package main
 
@@ -50,6 +54,7 @@ func main() {
 	writeEvery := flag.Int("write-every", 0, "upsert one entry every this many queries, which forgets remembered answers (0: never)")
 	byQuery := flag.Bool("by-query", false, "also report the mean CPU time of each query text (this thread's, so without GC)")
 	only := flag.String("only", "", "time only this query text")
+	compact := flag.Bool("compact", false, "with -reuse: first merge the index into one segment, as a build does")
 	flag.Parse()
 	runtime.LockOSThread()
 	if *only != "" {
@@ -95,7 +100,18 @@ func main() {
 			buf = buf[:0]
 		}
 	}
+	if *n > 0 {
+		// As Indexer.Reindex does after a rebuild.
+		if err := idx.Compact(ctx); err != nil {
+			log.Fatal(err)
+		}
+	}
 	took, cpu := time.Since(start), cpuTime()-cpu0
+	if *reuse && *compact {
+		if err := idx.Compact(ctx); err != nil {
+			log.Fatal(err)
+		}
+	}
 	if *reuse {
 		c, _ := idx.DocCount()
 		fmt.Printf("reusing index of %d entries\n", c)

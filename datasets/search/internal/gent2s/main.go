@@ -94,8 +94,55 @@ func parse(r io.Reader) ([]pair, error) {
 	for from, to := range overrides {
 		pairs = append(pairs, pair{from, to})
 	}
+	pairs = followChains(pairs)
 	slices.SortFunc(pairs, func(a, b pair) int { return int(a.from - b.from) })
 	return pairs, nil
+}
+
+// followChains maps every character to the end of its chain of simplified
+// variants (薴 → 苧 → 苎 becomes 薴 → 苎), so that folding is idempotent:
+// fold.Rune applies the table once, and a folded character must not fold
+// again. A chain that loops back on itself ends at its smallest code point,
+// which then maps to nothing (it is its own simplified form).
+func followChains(pairs []pair) []pair {
+	next := make(map[rune]rune, len(pairs))
+	for _, p := range pairs {
+		next[p.from] = p.to
+	}
+	end := make(map[rune]rune, len(pairs))
+	for _, p := range pairs {
+		end[p.from] = chainEnd(p.from, next)
+	}
+	out := pairs[:0]
+	for _, p := range pairs {
+		if to := end[p.from]; to != p.from {
+			out = append(out, pair{p.from, to})
+		}
+	}
+	return out
+}
+
+// chainEnd follows next from r until a character with no mapping, or, if the
+// walk comes back to a character already seen, returns the smallest
+// character of that cycle.
+func chainEnd(r rune, next map[rune]rune) rune {
+	seen := map[rune]bool{r: true}
+	cur := r
+	for {
+		to, ok := next[cur]
+		if !ok {
+			return cur
+		}
+		if seen[to] {
+			least := to
+			for c := next[to]; c != to; c = next[c] {
+				least = min(least, c)
+			}
+			return least
+		}
+		seen[to] = true
+		cur = to
+	}
 }
 
 func render(pkg, in string, pairs []pair) ([]byte, error) {
