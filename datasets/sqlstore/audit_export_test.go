@@ -18,3 +18,12 @@ func AuditQueued(s *Store) (queued, inBatch int) {
 
 // AuditLock is the statement that takes the PostgreSQL chain lock.
 const AuditLock = auditLock
+
+// AuditFastPath counts a Store's batches committed in one round trip and
+// the one-round-trip attempts that failed and were redone in full.
+func AuditFastPath(s *Store) (fast, missed int) {
+	q := s.auditQueue()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.fast, q.missed
+}

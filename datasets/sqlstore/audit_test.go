@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -289,5 +290,58 @@ func TestAuditKeyCheck(t *testing.T) {
 			}
 		}
 		MustVerify(t, st)
+	})
+}
+
+// On PostgreSQL a Store that wrote the chain's last batch commits the next
+// in one round trip, betting nothing changed; every lost bet — a key
+// revoked since it was cached, another writer moving the chain — is redone
+// in full and answered as before, and the chain stays whole.
+func TestAuditOneRoundTrip(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		st, other := sqltest.MustOpen(t, url), sqltest.MustOpen(t, url)
+		if st.Dialect() != "postgres" {
+			t.Skip("the one-round-trip commit is PostgreSQL's")
+		}
+		k, gone := MustAuditKey(t, st, "a"), MustAuditKey(t, st, "b")
+		step := func(s *sqlstore.Store, r *datasets.AuditRecord, wantFast, wantMissed int, wantForbidden bool) {
+			t.Helper()
+			err := s.AppendAudit(ctx, r)
+			if datasets.IsCode(err, datasets.EFORBIDDEN) != wantForbidden || (!wantForbidden && err != nil) {
+				t.Fatalf("append %s: %v, want forbidden %v", r.RequestID, err, wantForbidden)
+			}
+			if fast, missed := sqlstore.AuditFastPath(st); fast != wantFast || missed != wantMissed {
+				t.Fatalf("after %s: %d fast commits and %d missed, want %d and %d", r.RequestID, fast, missed, wantFast, wantMissed)
+			}
+		}
+		step(st, k.use(1), 0, 0, false)    // the head is unknown: full path
+		step(st, k.use(2), 1, 0, false)    // one round trip
+		step(st, gone.use(3), 2, 0, false) // not revoked yet
+		if err := st.RevokeKey(ctx, gone.key.ID, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		r := gone.use(4)
+		step(st, r, 2, 1, true) // the guard refuses the bet; the full path writes a 403
+		if r.Status != 403 || r.Rows != 0 {
+			t.Fatalf("a use by a revoked key was written as %d with %d rows", r.Status, r.Rows)
+		}
+		step(other, k.use(5), 2, 1, false) // another writer moves the chain
+		step(st, k.use(6), 2, 2, false)    // the bet on the old head fails
+		step(st, k.use(7), 3, 2, false)    // and the next one wins again
+		if n := MustVerify(t, st); n != 7 {
+			t.Fatalf("chain verifies %d records, want 7", n)
+		}
+		stored, err := st.AuditRecords(ctx, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, r := range stored {
+			ids = append(ids, r.RequestID)
+		}
+		if got := strings.Join(ids, " "); got != "r1 r2 r3 r4 r5 r6 r7" {
+			t.Fatalf("chain holds %s, want each record once, in order", got)
+		}
 	})
 }

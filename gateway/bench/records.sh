@@ -7,6 +7,9 @@
 # (X-API-Key), bare handler. wrk and the servers share the machine.
 # KEYED_GATEWAY sends the keyed run to another gateway (e.g. one whose rate
 # store is Redis, while GATEWAY_BASE keeps the default memory store).
+# ROUNDS (default 1) repeats the three runs in turn and prints each kind's
+# median requests/s and the medians' ratios to the bare handler: on this
+# shared VM the same run moves by ±20 % from one minute to the next.
 set -euo pipefail
 db="$1" setup="$2" gw="${3:-http://127.0.0.1:18080}" secs="${4:-20}"
 kgw="${KEYED_GATEWAY:-$gw}"
@@ -22,7 +25,27 @@ calm() { # wait up to CALM_SECONDS (180) for the 1-minute load average to fall u
 	for _ in $(seq $(( ${CALM_SECONDS:-180} / 5 ))); do awk '{exit !($1 < 2)}' /proc/loadavg && break; sleep 5; done
 	echo "load before run: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
-run() { calm; echo "== $1"; shift; wrk -t2 -c64 -d"${secs}s" --latency -s "$here/records.lua" "$@"; }
-run "gateway, anonymous, open copy" "$gw" -- "/api/v1/datasets/$(j Open)/records?limit=10&$fields&code="
-run "gateway, API key, conditional copy (masked, audited)" "$kgw" -- "/api/v1/datasets/$(j Cond)/records?limit=10&$fields&code=" "$(j Key)"
-run "bare net/http, same SQL" http://127.0.0.1:18099 -- "/?limit=10&code="
+out=$(mktemp)
+run() { # run KIND TITLE URL -- ARGS: one wrk run, its req/s appended to $out as "KIND RPS"
+	calm; local kind="$1"; echo "== $2"; shift 2
+	wrk -t2 -c64 -d"${secs}s" --latency -s "$here/records.lua" "$@" | tee /dev/stderr |
+		awk -v k="$kind" '/Requests\/sec/ {print k, $2}' >>"$out"
+}
+for round in $(seq "${ROUNDS:-1}"); do
+	[ "${ROUNDS:-1}" = 1 ] || echo "#### round $round"
+	run anonymous "gateway, anonymous, open copy" "$gw" -- "/api/v1/datasets/$(j Open)/records?limit=10&$fields&code="
+	run keyed "gateway, API key, conditional copy (masked, audited)" "$kgw" -- "/api/v1/datasets/$(j Cond)/records?limit=10&$fields&code=" "$(j Key)"
+	run bare "bare net/http, same SQL" http://127.0.0.1:18099 -- "/?limit=10&code="
+done 2>&1
+python3 - "$out" <<'PY'
+import sys, statistics
+runs = {}
+for line in open(sys.argv[1]):
+    k, v = line.split()
+    runs.setdefault(k, []).append(float(v))
+bare = statistics.median(runs["bare"])
+for k in ("anonymous", "keyed", "bare"):
+    m = statistics.median(runs[k])
+    print(f"{k:9s} req/s {', '.join(f'{v:,.0f}' for v in runs[k])}; median {m:,.0f}; median / bare median {m / bare:.2f}")
+PY
+rm -f "$out"
