@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	libredis "github.com/redis/go-redis/v9"
 	"github.com/ulule/limiter/v3"
 	"github.com/ulule/limiter/v3/drivers/store/memory"
 	sredis "github.com/ulule/limiter/v3/drivers/store/redis"
@@ -102,15 +101,7 @@ func TestRateLimits(t *testing.T) {
 // A rate store that fails lets requests through, counts the failure and
 // makes readiness fail, instead of crashing the process.
 func TestRateLimitFailsOpen(t *testing.T) {
-	u := os.Getenv(redisEnv)
-	if u == "" {
-		t.Skip("set " + redisEnv + " (e.g. redis://127.0.0.1:6379/0) to run against Redis")
-	}
-	opt, err := libredis.ParseURL(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := libredis.NewClient(opt)
+	client := mustRedisClient(t)
 	st, err := sredis.NewStoreWithOptions(client, limiter.StoreOptions{Prefix: "kaifang-test-failopen"})
 	if err != nil {
 		t.Fatal(err)

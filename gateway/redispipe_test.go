@@ -15,9 +15,9 @@ import (
 	sredis "github.com/ulule/limiter/v3/drivers/store/redis"
 )
 
-// pipedStore opens the ulule Redis store over a pipelined client with a
-// prefix of its own, or skips naming the variable.
-func pipedStore(t *testing.T) (*pipelinedRedis, limiter.Store) {
+// mustRedisClient connects to the test Redis (closed after the test), or
+// skips naming the variable.
+func mustRedisClient(t *testing.T) *libredis.Client {
 	t.Helper()
 	u := os.Getenv(redisEnv)
 	if u == "" {
@@ -29,7 +29,14 @@ func pipedStore(t *testing.T) (*pipelinedRedis, limiter.Store) {
 	}
 	c := libredis.NewClient(opt)
 	t.Cleanup(func() { _ = c.Close() })
-	p := newPipelinedRedis(c)
+	return c
+}
+
+// pipedStore opens the ulule Redis store over a pipelined client with a
+// prefix of its own, or skips naming the variable.
+func pipedStore(t *testing.T) (*pipelinedRedis, limiter.Store) {
+	t.Helper()
+	p := newPipelinedRedis(mustRedisClient(t))
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	st, err := sredis.NewStoreWithOptions(p, limiter.StoreOptions{Prefix: "kaifang-pipe-" + hex.EncodeToString(b)})
