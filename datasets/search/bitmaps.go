@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"encoding/binary"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -55,6 +56,7 @@ type bitmapIndex struct {
 	facetB   []*roaring.Bitmap          // facet id → entries
 	byOrd    [][]uint32                 // ordinal → facet ids
 	info     []rankInfo                 // ordinal → what rank needs
+	prior    []priorInfo                // ordinal → priorInfoOf(info)
 }
 
 // rankInfo is what rank needs of an entry, kept here so the engine's best
@@ -65,6 +67,25 @@ type rankInfo struct {
 	category   datasets.Category
 	popularity int64
 	updated    time.Time // to the second, as bleve stores it
+}
+
+// priorInfo is what priorWindow reads of an entry, from its rankInfo: the
+// parts of priorBoost known before a search, in 24 bytes, so ordering the
+// thousands of titled entries of a search reads one cache line each.
+type priorInfo struct {
+	pop     float64 // popularityBoost
+	updated int64   // Unix seconds; noUpdate if unknown
+	hv      bool
+}
+
+const noUpdate = math.MinInt64
+
+func priorInfoOf(in rankInfo) priorInfo {
+	pi := priorInfo{pop: popularityBoost(in.popularity), updated: noUpdate, hv: in.category.HighValue()}
+	if !in.updated.IsZero() {
+		pi.updated = in.updated.Unix()
+	}
+	return pi
 }
 
 func newBitmapIndex() *bitmapIndex {
@@ -89,6 +110,7 @@ func (x *bitmapIndex) clear() {
 	x.facetB = nil
 	x.byOrd = nil
 	x.info = nil
+	x.prior = nil
 	x.stale = false
 }
 
@@ -222,6 +244,7 @@ func (x *bitmapIndex) newOrd(id string) uint32 {
 		x.ids = append(x.ids, id)
 		x.byOrd = append(x.byOrd, nil)
 		x.info = append(x.info, rankInfo{})
+		x.prior = append(x.prior, priorInfo{})
 	}
 	x.ords[id] = ord
 	return ord
@@ -256,6 +279,7 @@ func (x *bitmapIndex) add(ord uint32, d *bitmapDoc) {
 	}
 	x.byOrd[ord] = fs
 	x.info[ord] = d.info
+	x.prior[ord] = priorInfoOf(d.info)
 }
 
 func (x *bitmapIndex) facetID(v string) uint32 {
@@ -446,6 +470,9 @@ func (x *bitmapIndex) rebuild(ctx context.Context, idx bleve.Index) error {
 		for _, bm := range m {
 			bm.RunOptimize()
 		}
+	}
+	for o, in := range x.info {
+		x.prior[o] = priorInfoOf(in)
 	}
 	x.stale = false
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -589,7 +590,39 @@ const (
 	partWords                     // the matches of the words
 	partTitled                    // the matches of the words in sel.titled
 	partInitials                  // the matches of the initials alone
+	partWindow                    // the window priorWindow chose (windowQuery)
 )
+
+// priorWin is the window of a search priorWindow chose: its entries, and
+// the boost clauses none of them holds (deadLeaves).
+type priorWin struct {
+	ids  []string
+	dead map[leaf]bool
+}
+
+// stableScore is an engine score without its last 20 bits. Bleve adds up
+// the clauses an entry matches in a disjunction of more than
+// searcher.DisjunctionHeapTakeover clauses in heap order, which depends on
+// the other entries of the segment, so the same entry's score moves by a
+// rounding error when segments merge. A window chosen by prior is meant to
+// give the same page whatever the segments; with the noise cut off, entries
+// it made unequal tie again and rank orders them by id.
+func stableScore(s float64) float64 {
+	return math.Float64frombits(math.Float64bits(s) &^ (1<<20 - 1))
+}
+
+// windowQuery scores the entries of win, each as the query of the titled
+// entries would (partTitled): the same clauses, restricted to the window
+// by id instead of by title terms. The window already passed the filters
+// and the closed-entry exclusion (the bitmaps chose it from the matches).
+func windowQuery(p plan, win *priorWin) *query.BooleanQuery {
+	ids := query.NewDocIDQuery(win.ids)
+	within := withinQuery(nil, ids, uint64(len(win.ids)))
+	bq := query.NewBooleanQuery(nil, nil, nil)
+	bq.AddMust(textQuery(p, within, win.dead))
+	bq.AddMustNot(closedQuery())
+	return bq
+}
 
 // partQuery is the query of part of the entries q matches (matchQuery).
 func partQuery(p plan, q datasets.SearchQuery, part matchPart, sel *selection) *query.BooleanQuery {
@@ -674,12 +707,29 @@ func (b *Bleve) Search(ctx context.Context, q datasets.SearchQuery) (datasets.Se
 	if err := b.bits.ensure(ctx, idx); err != nil {
 		return datasets.SearchResult{}, err
 	}
+	rerank := q.Sort == "relevance" && !p.empty()
+	size, from := q.PerPage, (q.Page-1)*q.PerPage
+	if rerank {
+		size, from = rerankWindow(q), 0
+	}
+	now := b.now()
 	b.bits.mu.RLock()
 	sel := b.bits.selectEntries(p, q)
 	counted := b.bits.count(sel.match)
+	// More titled entries than the window holds: the window is chosen
+	// here, by what rank knows before bleve scores (priorWindow), rather
+	// than by bleve's top size, whose ties fall by index order.
+	var win *priorWin
+	if rerank && sel.titled != nil && int(sel.titled.GetCardinality()) >= size {
+		ids, ords := b.bits.priorWindow(p, sel.titled, max(priorWindowPerClass, size), now)
+		win = &priorWin{ids: ids, dead: b.bits.deadLeaves(p, ords)}
+	}
 	b.bits.mu.RUnlock()
 	if b.unpruned {
 		sel.deadTitled, sel.deadWords, sel.altTitled = nil, nil, nil
+		if win != nil {
+			win.dead = nil
+		}
 	}
 	out := datasets.SearchResult{Total: counted.total, Facets: counted.facets(), Hits: []datasets.SearchHit{}}
 	if counted.total == 0 {
@@ -691,19 +741,19 @@ func (b *Bleve) Search(ctx context.Context, q datasets.SearchQuery) (datasets.Se
 
 	// parts are the queries whose hits, in this order, make the window.
 	parts := []matchPart{partAll}
-	rerank := q.Sort == "relevance" && !p.empty()
-	size, from := q.PerPage, (q.Page-1)*q.PerPage
 	if rerank {
-		size, from = rerankWindow(q), 0
 		words := int(sel.text.GetCardinality())
 		switch {
-		case sel.titled != nil && int(sel.titled.GetCardinality()) >= size:
+		case win != nil:
 			// Score only what can be shown: when enough matches hold the
 			// rarest term of an alternative in their title (which takes in
 			// the entries rank puts in its upper tiers, bar a title whose
 			// words an agency wrote apart), the window is drawn from them
-			// alone, with their scores unchanged.
-			parts = []matchPart{partTitled}
+			// alone: a few hundred of them chosen by priorWindow, each
+			// scored as among all titled entries (less rounding noise,
+			// stableScore).
+			parts = []matchPart{partWindow}
+			size = len(win.ids)
 		case sel.initials == nil || sel.initials.IsEmpty() || words >= size:
 			// No match by initials alone can reach the window: rank puts
 			// them below every match of the words.
@@ -733,7 +783,11 @@ func (b *Bleve) Search(ctx context.Context, q datasets.SearchQuery) (datasets.Se
 		if n <= 0 {
 			break
 		}
-		got, loaded, err := b.fetch(ctx, idx, p, q, partQuery(p, q, part, &sel), n, from, lightFetch)
+		bq := partQuery(p, q, part, &sel)
+		if part == partWindow {
+			bq = windowQuery(p, win)
+		}
+		got, loaded, err := b.fetch(ctx, idx, p, q, bq, n, from, lightFetch)
 		if err != nil {
 			return datasets.SearchResult{}, err
 		}
@@ -742,6 +796,9 @@ func (b *Bleve) Search(ctx context.Context, q datasets.SearchQuery) (datasets.Se
 		}
 		for i := range got {
 			got[i].initialsOnly = part == partInitials
+			if part == partWindow {
+				got[i].engineScore = stableScore(got[i].engineScore)
+			}
 		}
 		cs = append(cs, got...)
 	}
@@ -751,10 +808,15 @@ func (b *Bleve) Search(ctx context.Context, q datasets.SearchQuery) (datasets.Se
 			cs[i].final = cs[i].engineScore
 		}
 		if q.Explain {
-			rankExplainOnly(p, cs, b.now())
+			rankExplainOnly(p, cs, now)
 		}
 	} else {
-		rank(p, cs, b.now(), q.Explain)
+		rank(p, cs, now, q.Explain)
+		if q.Explain && win != nil {
+			for i := range cs {
+				cs[i].explain["window"] = "prior"
+			}
+		}
 		lo := min(len(cs), (q.Page-1)*q.PerPage)
 		hi := min(len(cs), lo+q.PerPage)
 		cs = cs[lo:hi]
@@ -1114,9 +1176,9 @@ func (b *Bleve) Reset(ctx context.Context) error {
 // this lowers the fixed cost of every search (5-10 % of a search, a fifth
 // of a title suggestion at 100,000 entries); later writes add small
 // segments again, which bleve merges as usual. Merging reorders entries,
-// and bleve breaks equal scores by that order, so which of many equally
-// relevant entries reach the re-ranking window can change, as with
-// bleve's own merges after writes. An index that is not scorch (the
+// and bleve breaks equal scores by that order, but no page depends on it:
+// a search with more titled entries than its window chooses the window
+// itself (priorWindow), ties by id. An index that is not scorch (the
 // in-memory one) is left alone.
 func (b *Bleve) Compact(ctx context.Context) error {
 	b.mu.RLock()

@@ -28,7 +28,14 @@
 // shape the query bleve runs without changing any score: a boost clause no
 // scored entry holds keeps its place and weight but never walks its
 // postings, and each synonym alternative walks only the titled entries it
-// can match. The bleve index
+// can match. When more entries hold the query in their title than a page's
+// re-ranking window takes, the bitmaps also choose that window before bleve
+// scores: they split those entries by the boost clauses each holds and keep
+// the first few hundred of each part in rank's order without relevance
+// (tier, high value, use, freshness, id), so bleve scores a few hundred
+// entries instead of thousands, and the page no longer depends on the
+// order in which bleve breaks ties, which changed when segments merged
+// (explain says "window": "prior"). The bleve index
 // also remembers its answers (result pages, suggestions) until the next
 // write, since the catalogue changes rarely compared with how often the same
 // few queries are asked.

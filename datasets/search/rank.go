@@ -45,6 +45,7 @@ type candidate struct {
 type plan struct {
 	text  string
 	alts  []string   // folded; alts[0] is the query itself
+	exact []string   // compact of each alt: the title of an exact match
 	terms [][]string // queryTerms of each alt
 	runs  []string   // highlight units of every alt
 	// initials is the query as pinyin initials ("gjj") when
@@ -65,6 +66,7 @@ func newPlan(text string, syn Synonyms) plan {
 			continue
 		}
 		p.alts = append(p.alts, a)
+		p.exact = append(p.exact, compact(a))
 		p.terms = append(p.terms, ts)
 		for _, r := range queryRuns(a) {
 			if !slices.Contains(p.runs, r) {
@@ -89,6 +91,34 @@ func minMatch(n int) int {
 	return n - n/4
 }
 
+// priorBoost is rank's factor on the engine score that does not depend on
+// the query: high value × (1 + popularity + freshness), with its parts.
+// priorWindow orders entries by it before bleve scores them.
+func priorBoost(hv bool, popularity int64, updated time.Time, now time.Time) (boost, pop, fresh float64) {
+	return priorOf(hv, popularityBoost(popularity), updated, now)
+}
+
+// popularityBoost is the popularity part of priorBoost, which the bitmaps
+// keep with each entry (priorInfo) so priorWindow need not take thousands
+// of logarithms a search.
+func popularityBoost(popularity int64) float64 {
+	return popularityMax * math.Min(1, math.Log10(1+float64(popularity))/6)
+}
+
+// priorOf is priorBoost with the popularity part already computed.
+func priorOf(hv bool, pop float64, updated time.Time, now time.Time) (boost, _, fresh float64) {
+	boost = 1.0
+	if hv {
+		boost *= highValueBoost
+	}
+	if !updated.IsZero() {
+		age := now.Sub(updated).Hours() / 24
+		fresh = freshnessMax * math.Max(0, 1-age/365)
+	}
+	boost *= 1 + pop + fresh
+	return boost, pop, fresh
+}
+
 // rank orders candidates: an exact title match first, then entries whose
 // title holds the whole query, then by relevance × boosts; entries only the
 // pinyin initials of their title match come after every other.
@@ -97,49 +127,12 @@ func rank(p plan, cs []candidate, now time.Time, explain bool) {
 	for i := range cs {
 		c := &cs[i]
 		ft := compact(c.title)
-		// Tiers: 3 the title is the query (or a rewrite of it); 2 the title
-		// holds every term the citizen typed; 1 it holds every term of a
-		// synonym rewrite; 0 otherwise. Relevance decides within a tier.
-		tier, coverage, matchedAlt := 0, 0.0, ""
-		for ai, a := range p.alts {
-			if ft == compact(a) {
-				tier, coverage, matchedAlt = 3, 1, a
-				break
-			}
-			ts := p.terms[ai]
-			n := 0
-			for _, t := range ts {
-				if strings.Contains(ft, t) {
-					n++
-				}
-			}
-			cov := float64(n) / float64(len(ts))
-			if cov > coverage {
-				coverage, matchedAlt = cov, a
-			}
-			if cov == 1 {
-				t := 1
-				if ai == 0 {
-					t = 2
-				}
-				tier = max(tier, t)
-			}
-		}
+		tier, coverage, matchedAlt := titleTier(p, ft)
 		if c.initialsOnly {
 			tier = -1
 		}
-		boost := 1.0
 		hv := c.category.HighValue()
-		if hv {
-			boost *= highValueBoost
-		}
-		pop := popularityMax * math.Min(1, math.Log10(1+float64(c.popularity))/6)
-		fresh := 0.0
-		if !c.updated.IsZero() {
-			age := now.Sub(c.updated).Hours() / 24
-			fresh = freshnessMax * math.Max(0, 1-age/365)
-		}
-		boost *= 1 + pop + fresh
+		boost, pop, fresh := priorBoost(hv, c.popularity, c.updated, now)
 		if c.initialsOnly {
 			boost *= evidence[i]
 		}
