@@ -186,10 +186,21 @@ func (s *Store) autoIndexed(cols []datasets.Column) []string {
 
 // indexSQL names an index by a hash of table and column, so names stay
 // short, unique and free of the column's characters.
-func indexSQL(table, col string) string {
+//
+// On PostgreSQL the row number follows the column in the index: every page
+// of the records API is ordered by it, so `col = ? ORDER BY _row LIMIT n`
+// (and its keyset continuation `AND _row > ?`) reads n index entries in
+// order instead of every row holding the value and sorting them — a value
+// held by 100,000 rows costs a page the same as one held by 10. SQLite needs
+// nothing more: its indexes end with the rowid, which _row is.
+func (s *Store) indexSQL(table, col string) string {
 	h := sha256.Sum256([]byte(table + "\x00" + col))
+	cols := colIdent(col)
+	if s.d.name == "postgres" {
+		cols += `, ` + quoteIdent(rowKey)
+	}
 	return `CREATE INDEX IF NOT EXISTS ` + quoteIdent("ix_"+hex.EncodeToString(h[:12])) + ` ON ` +
-		quoteIdent(table) + ` (` + colIdent(col) + `)`
+		quoteIdent(table) + ` (` + cols + `)`
 }
 
 // LoadRows creates table and loads every row of src in one transaction.
@@ -258,7 +269,7 @@ func (s *Store) copyRows(ctx context.Context, table string, l *loader) error {
 		return err
 	}
 	for _, c := range s.autoIndexed(l.cols) {
-		if _, err := tx.Exec(ctx, indexSQL(table, c)); err != nil {
+		if _, err := tx.Exec(ctx, s.indexSQL(table, c)); err != nil {
 			return err
 		}
 	}
@@ -331,7 +342,7 @@ func (s *Store) insertRows(ctx context.Context, table string, l *loader) error {
 			}
 		}
 		for _, col := range s.autoIndexed(l.cols) {
-			if err := exec(indexSQL(table, col), nil); err != nil {
+			if err := exec(s.indexSQL(table, col), nil); err != nil {
 				return err
 			}
 		}
@@ -356,7 +367,7 @@ func (s *Store) IndexColumns(ctx context.Context, table string, cols []string) e
 		}
 	}
 	for _, c := range cols {
-		if _, err := s.db.ExecContext(ctx, indexSQL(table, c)); err != nil {
+		if _, err := s.db.ExecContext(ctx, s.indexSQL(table, c)); err != nil {
 			return s.fail(err, "index columns")
 		}
 	}
