@@ -429,7 +429,8 @@ func readHead(br pgx.BatchResults, recs []datasets.AuditRecord, checked bool) ([
 	return refused, nil
 }
 
-// auditTx is one group commit's transaction.
+// auditTx is one SQLite group commit's transaction (PostgreSQL batches go
+// through pgx pipelines: commitAuditFast, commitAuditPostgres).
 type auditTx struct {
 	s  *Store
 	q  *auditQueue
@@ -514,22 +515,18 @@ func (s *Store) auditArgs(r *datasets.AuditRecord) []any {
 		r.At.In(shanghai).Format(time.DateOnly)}
 }
 
-// insert inserts linked records: on PostgreSQL with one multi-row INSERT
-// (one round trip), on SQLite with one prepared single-row INSERT per
-// record (no round trips; a multi-row INSERT would be parsed anew for
-// every batch size).
+// insert inserts linked records on SQLite, with one prepared single-row
+// INSERT per record: no round trips there, and a multi-row INSERT would be
+// parsed anew for every batch size. (PostgreSQL takes insertSQL's one
+// multi-row INSERT inside commitAuditFast or commitAuditPostgres.)
 func (at *auditTx) insert(ctx context.Context, recs []datasets.AuditRecord) error {
 	const head = `INSERT INTO access_audit (` + auditInsertCols + `) VALUES `
-	if at.s.d.name == "sqlite" {
-		for i := range recs {
-			if err := at.exec(ctx, true, head+auditRow, at.s.auditArgs(&recs[i])...); err != nil {
-				return err
-			}
+	for i := range recs {
+		if err := at.exec(ctx, true, head+auditRow, at.s.auditArgs(&recs[i])...); err != nil {
+			return err
 		}
-		return nil
 	}
-	q, args := at.s.insertSQL(recs)
-	return at.exec(ctx, false, q, args...)
+	return nil
 }
 
 // insertSQL is one multi-row INSERT of recs (PostgreSQL).
