@@ -211,17 +211,27 @@ func decode(ft datasets.FieldType, v any) (any, error) {
 		}
 		return x.UTC(), nil
 	}
+	// A value the driver already gave in the column's Go type is returned
+	// as it is, without boxing it again.
 	switch ft {
 	case datasets.TypeBoolean:
 		switch x := v.(type) {
 		case int64:
 			return x != 0, nil
 		case bool:
-			return x, nil
+			return v, nil
 		}
 	case datasets.TypeText:
-		if s, ok := v.(string); ok {
-			return s, nil
+		if _, ok := v.(string); ok {
+			return v, nil
+		}
+	case datasets.TypeInteger:
+		if _, ok := v.(int64); ok {
+			return v, nil
+		}
+	case datasets.TypeDecimal:
+		if _, ok := v.(float64); ok {
+			return v, nil
 		}
 	}
 	return cell(ft, v)

@@ -11,6 +11,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"math"
 	"reflect"
 	"slices"
 	"strconv"
@@ -29,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) datasets.Rows) {
 	r := open(t)
 	mustLoad(t, r, "ops", opsCols, opsRows())
 	t.Run("types", func(t *testing.T) { testTypes(t, r) })
+	t.Run("edge values", func(t *testing.T) { testEdgeValues(t, r) })
 	t.Run("filters", func(t *testing.T) { testFilters(t, r) })
 	t.Run("sort", func(t *testing.T) { testSort(t, r) })
 	t.Run("keyset paging", func(t *testing.T) { testPaging(t, r) })
@@ -156,6 +158,47 @@ func testTypes(t *testing.T, r datasets.Rows) {
 			t.Fatalf("Total = %d without asking, want -1", p.Total)
 		}
 	})
+}
+
+// testEdgeValues reads back values at the ends of each type's range and
+// either side of the epochs drivers count from (1970, and PostgreSQL's
+// 2000-01-01), with microseconds, exactly as loaded.
+func testEdgeValues(t *testing.T, r datasets.Rows) {
+	cols := []datasets.Column{
+		{Name: "n", Type: datasets.TypeInteger}, {Name: "x", Type: datasets.TypeDecimal},
+		{Name: "b", Type: datasets.TypeBoolean}, {Name: "d", Type: datasets.TypeDate},
+		{Name: "ts", Type: datasets.TypeDatetime}, {Name: "s", Type: datasets.TypeText},
+	}
+	rows := [][]any{
+		{int64(math.MinInt64), -1.5e300, false, day("0001-01-01"), at("0001-01-01T00:00:00Z"), ""},
+		{int64(math.MaxInt64), 5e-324, true, day("9999-12-31"), at("9999-12-31T23:59:59.999999Z"), "末"},
+		{int64(-1), -0.125, true, day("1969-12-31"), at("1969-12-31T23:59:59.000001Z"), "前"},
+		{int64(0), 0.0, false, day("1999-12-31"), at("1999-12-31T23:59:59.999999Z"), "界"},
+		{int64(1), 1e15, true, day("2000-01-01"), at("2000-01-01T00:00:00.000001Z"), "後"},
+		{nil, nil, nil, nil, nil, nil},
+	}
+	mustLoad(t, r, "edges", cols, rows)
+	p, err := r.QueryRows(context.Background(), "edges", datasets.RowQuery{Columns: cols, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Rows) != len(rows) {
+		t.Fatalf("%d rows, want %d", len(p.Rows), len(rows))
+	}
+	for i, row := range p.Rows {
+		for j, v := range row {
+			w := rows[i][j]
+			if wt, ok := w.(time.Time); ok {
+				if got, ok := v.(time.Time); !ok || !got.Equal(wt) || got.Location() != time.UTC {
+					t.Errorf("row %d %s = %#v, want %v in UTC", i+1, cols[j].Name, v, wt)
+				}
+				continue
+			}
+			if !reflect.DeepEqual(v, w) {
+				t.Errorf("row %d %s = %#v (%T), want %#v (%T)", i+1, cols[j].Name, v, v, w, w)
+			}
+		}
+	}
 }
 
 func testFilters(t *testing.T, r datasets.Rows) {
