@@ -208,9 +208,10 @@ func BuildDataset(d *datasets.Dataset, v *datasets.Version, examples [][]any) (*
 	if err != nil {
 		return nil, datasets.Wrap(err, datasets.EINTERNAL, "encoding the document of %s", d.Slug)
 	}
-	return &DatasetDoc{Doc: doc, JSON: b, route: &routers.Route{
+	dd := &DatasetDoc{Doc: doc, JSON: b, route: &routers.Route{
 		Spec: doc, Path: path, PathItem: doc.Paths.Value(path), Method: http.MethodGet, Operation: op,
-	}}, nil
+	}}
+	return dd, nil
 }
 
 // ValidateRecords checks the query string of a records request against the
@@ -223,7 +224,7 @@ func (dd *DatasetDoc) ValidateRecords(ctx context.Context, rawQuery string) erro
 	}
 	req := &http.Request{Method: http.MethodGet, URL: &url.URL{Path: dd.route.Path, RawQuery: rawQuery}, Header: http.Header{}}
 	err = openapi3filter.ValidateRequest(ctx, &openapi3filter.RequestValidationInput{
-		Request: req, QueryParams: q, Route: dd.route,
+		Request: req, QueryParams: q, Route: dd.routeFor(q),
 		Options: &openapi3filter.Options{MultiError: true, ExcludeRequestBody: true, SkipSettingDefaults: true},
 	})
 	if err == nil {
@@ -235,6 +236,26 @@ func (dd *DatasetDoc) ValidateRecords(ctx context.Context, rawQuery string) erro
 		problems = []datasets.Problem{{Message: "the request does not match the dataset's API document"}}
 	}
 	return &datasets.Error{Code: datasets.EINVALID, Message: "invalid records query: " + problems[0].String(), Problems: problems, Err: err}
+}
+
+// routeFor returns the records route with only the parameters a query
+// carries, and the required ones. openapi3filter checks an absent optional
+// parameter only to find it absent, and the records operation declares
+// one parameter per field and operator (eight per field), so checking all
+// of them made validation cost grow with the schema rather than with the
+// request; the verdict is the same (TestValidateRecordsNarrowed).
+// Declaration order is kept, so several problems come in the same order.
+func (dd *DatasetDoc) routeFor(q url.Values) *routers.Route {
+	op := *dd.route.Operation
+	op.Parameters = make(openapi3.Parameters, 0, len(q)+1)
+	for _, p := range dd.route.Operation.Parameters {
+		if p.Value == nil || p.Value.Required || p.Value.In != openapi3.ParameterInQuery || q.Has(p.Value.Name) {
+			op.Parameters = append(op.Parameters, p)
+		}
+	}
+	r := *dd.route
+	r.Operation = &op
+	return &r
 }
 
 func collect(err error, out *[]datasets.Problem) {
