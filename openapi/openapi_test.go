@@ -201,20 +201,52 @@ func TestWriteDocs(t *testing.T) {
 	}
 }
 
+// validateFull validates a query string against every parameter the
+// records operation declares: what ValidateRecords did before it narrowed.
+func validateFull(dd *DatasetDoc, rawQuery string) (error, bool) {
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return nil, false
+	}
+	req := &http.Request{Method: http.MethodGet, URL: &url.URL{Path: dd.route.Path, RawQuery: rawQuery}, Header: http.Header{}}
+	return openapi3filter.ValidateRequest(context.Background(), &openapi3filter.RequestValidationInput{
+		Request: req, QueryParams: q, Route: dd.route,
+		Options: &openapi3filter.Options{MultiError: true, ExcludeRequestBody: true, SkipSettingDefaults: true},
+	}), true
+}
+
+// FuzzValidateRecords feeds arbitrary query strings: validation never
+// panics, and the narrowed check refuses exactly what the full one refuses.
+func FuzzValidateRecords(f *testing.F) {
+	dd := MustDatasetDoc(f)
+	for _, s := range []string{"", "limit=10", "AQI__in=1,x", "PM2.5__null=perhaps&Day=2024-01-02", "%zz", "AQI=1&AQI=x", "limit=-1&limit=5"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, rawQuery string) {
+		got := dd.ValidateRecords(context.Background(), rawQuery)
+		want, parsed := validateFull(dd, rawQuery)
+		if !parsed {
+			if !datasets.IsCode(got, datasets.EINVALID) {
+				t.Fatalf("%q does not parse but gave %v", rawQuery, got)
+			}
+			return
+		}
+		if (got == nil) != (want == nil) {
+			t.Fatalf("%q: narrowed %v, full %v", rawQuery, got, want)
+		}
+	})
+}
+
 // TestValidateRecordsNarrowed checks that validating only the parameters
 // a request carries gives the verdict of validating every declared one.
 func TestValidateRecordsNarrowed(t *testing.T) {
 	dd := MustDatasetDoc(t)
 	full := func(rawQuery string) error {
-		q, err := url.ParseQuery(rawQuery)
-		if err != nil {
-			t.Fatal(err)
+		err, ok := validateFull(dd, rawQuery)
+		if !ok {
+			t.Fatalf("%q does not parse", rawQuery)
 		}
-		req := &http.Request{Method: http.MethodGet, URL: &url.URL{Path: dd.route.Path, RawQuery: rawQuery}, Header: http.Header{}}
-		return openapi3filter.ValidateRequest(t.Context(), &openapi3filter.RequestValidationInput{
-			Request: req, QueryParams: q, Route: dd.route,
-			Options: &openapi3filter.Options{MultiError: true, ExcludeRequestBody: true, SkipSettingDefaults: true},
-		})
+		return err
 	}
 	queries := []string{"", "limit=10", "limit=0", "limit=5000", "AQI=3", "AQI=abc", "AQI__gt=1.5&PM2.5__lte=high",
 		"AQI__in=1,2,3", "AQI__in=1,x", "Open=maybe", "Open=true&Day=2024-01-02", "Day__gte=not-a-date",
