@@ -134,21 +134,7 @@ func testTypes(t *testing.T, r datasets.Rows) {
 	if p.Total != 8 || len(p.Rows) != 8 || p.Next != nil || !slices.Equal(p.Columns, opsCols) {
 		t.Fatalf("page: total %d, %d rows, next %v, columns %v", p.Total, len(p.Rows), p.Next, p.Columns)
 	}
-	want := opsRows()
-	for i, row := range p.Rows {
-		for j, v := range row {
-			w := want[i][j]
-			if wt, ok := w.(time.Time); ok {
-				if got, ok := v.(time.Time); !ok || !got.Equal(wt) || got.Location() != time.UTC {
-					t.Fatalf("row %d %s = %#v, want %v in UTC", i+1, opsCols[j].Name, v, wt)
-				}
-				continue
-			}
-			if !reflect.DeepEqual(v, w) {
-				t.Fatalf("row %d %s = %#v (%T), want %#v (%T)", i+1, opsCols[j].Name, v, v, w, w)
-			}
-		}
-	}
+	sameRows(t, opsCols, p.Rows, opsRows())
 	t.Run("select", func(t *testing.T) {
 		p := query(t, r, datasets.RowQuery{Select: []string{"PM2.5", "站名"}, Limit: 1})
 		if len(p.Columns) != 2 || p.Columns[0].Name != "PM2.5" || !reflect.DeepEqual(p.Rows[0], []any{12.5, "台北"}) {
@@ -185,11 +171,18 @@ func testEdgeValues(t *testing.T, r datasets.Rows) {
 	if len(p.Rows) != len(rows) {
 		t.Fatalf("%d rows, want %d", len(p.Rows), len(rows))
 	}
-	for i, row := range p.Rows {
+	sameRows(t, cols, p.Rows, rows)
+}
+
+// sameRows fails unless every value read equals the one loaded: the same
+// Go type and value, times the same instant in UTC.
+func sameRows(t *testing.T, cols []datasets.Column, got, want [][]any) {
+	t.Helper()
+	for i, row := range got {
 		for j, v := range row {
-			w := rows[i][j]
+			w := want[i][j]
 			if wt, ok := w.(time.Time); ok {
-				if got, ok := v.(time.Time); !ok || !got.Equal(wt) || got.Location() != time.UTC {
+				if gt, ok := v.(time.Time); !ok || !gt.Equal(wt) || gt.Location() != time.UTC {
 					t.Errorf("row %d %s = %#v, want %v in UTC", i+1, cols[j].Name, v, wt)
 				}
 				continue
