@@ -11,6 +11,7 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/numeric"
 
 	"kaifang/datasets"
@@ -57,6 +58,10 @@ type bitmapIndex struct {
 	byOrd    [][]uint32                 // ordinal → facet ids
 	info     []rankInfo                 // ordinal → what rank needs
 	prior    []priorInfo                // ordinal → priorInfoOf(info)
+
+	// segIDs: where entries are in bleve's segments (windowScoped);
+	// seeded by rebuild, kept across clear.
+	segIDs *segIDs
 }
 
 // rankInfo is what rank needs of an entry, kept here so the engine's best
@@ -89,7 +94,7 @@ func priorInfoOf(in rankInfo) priorInfo {
 }
 
 func newBitmapIndex() *bitmapIndex {
-	x := &bitmapIndex{}
+	x := &bitmapIndex{segIDs: newSegIDs()}
 	x.clear()
 	return x
 }
@@ -361,6 +366,11 @@ func (x *bitmapIndex) rebuild(ctx context.Context, idx bleve.Index) error {
 		o, ok := byIID[string(iid)]
 		return o, ok
 	}
+	// Where each entry is in scorch's segments, for windows (segIDs).
+	var seed *seeder
+	if snap, ok := r.(*scorch.IndexSnapshot); ok && x.segIDs != nil {
+		seed = x.segIDs.seeder(snap)
+	}
 	for {
 		iid, err := dr.Next()
 		if err != nil {
@@ -375,6 +385,9 @@ func (x *bitmapIndex) rebuild(ctx context.Context, idx bleve.Index) error {
 			dr.Close()
 			return datasets.Wrap(err, datasets.EINTERNAL, "reading search index")
 		}
+		if seed != nil {
+			seed.seed(iid, id)
+		}
 		ord := x.newOrd(id)
 		x.live.Add(ord)
 		if len(iid) == 8 && binary.BigEndian.Uint64(iid) < 1<<26 {
@@ -388,6 +401,9 @@ func (x *bitmapIndex) rebuild(ctx context.Context, idx bleve.Index) error {
 		}
 	}
 	dr.Close()
+	if seed != nil {
+		seed.done()
+	}
 	for _, f := range []struct {
 		field string
 		add   func(term string, ord uint32)
@@ -535,8 +551,13 @@ func (x *bitmapIndex) candidate(id string, score float64) (candidate, bool) {
 	if !ok {
 		return candidate{}, false
 	}
+	return x.candidateAt(ord, score), true
+}
+
+// candidateAt is candidate for the entry at ordinal ord.
+func (x *bitmapIndex) candidateAt(ord uint32, score float64) candidate {
 	in := x.info[ord]
-	return candidate{id: id, engineScore: score, title: in.title, category: in.category, popularity: in.popularity, updated: in.updated}, true
+	return candidate{id: x.ids[ord], engineScore: score, title: in.title, compacted: true, category: in.category, popularity: in.popularity, updated: in.updated}
 }
 
 // ensure rebuilds the bitmaps if a failed write left them stale.
@@ -769,14 +790,33 @@ func (x *bitmapIndex) altTitled(s *selection, altMatch []*roaring.Bitmap) []*tit
 	return out
 }
 
+// containers is how many 65,536-ordinal blocks m has entries in.
+func containers(m *roaring.Bitmap) int {
+	if m.IsEmpty() {
+		return 0
+	}
+	return int(m.Maximum()>>16-m.Minimum()>>16) + 1
+}
+
 // count is the total and the facet counts of a matching set.
 func (x *bitmapIndex) count(m *roaring.Bitmap) *facetCounts {
+	n := int(m.GetCardinality())
+	// Few matches, or matches sparse enough that roaring keeps them as
+	// sorted arrays (under 4,096 per 65,536 ordinals), whose AND with
+	// every facet value's bitmap merges the whole array once per value:
+	// read each match's facet values instead (at 100,000 entries, 3,400
+	// matches: under 0.1 ms instead of 1.5 ms).
+	return x.countBy(m, n < 8*len(x.facetB) || n < 4096*containers(m))
+}
+
+// countBy is count, reading each match's facet values (perMatch) or
+// intersecting the matches with each facet value's bitmap.
+func (x *bitmapIndex) countBy(m *roaring.Bitmap, perMatch bool) *facetCounts {
 	fc := &facetCounts{total: int(m.GetCardinality()), terms: map[string]int{}}
 	if fc.total == 0 {
 		return fc
 	}
-	if fc.total < 8*len(x.facetB) {
-		// Few matches: read each one's facet values.
+	if perMatch {
 		counts := make([]int, len(x.facetB))
 		m.Iterate(func(ord uint32) bool {
 			for _, f := range x.byOrd[ord] {

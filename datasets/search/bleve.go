@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
@@ -203,6 +204,17 @@ type Bleve struct {
 	// dead boost clauses or of each alternative's titled entries, to
 	// compare with the answers that use them.
 	unpruned bool
+	// noTextWindow (tests): choose a window by prior only among titled
+	// entries, as before it was also chosen among all matches of the words.
+	noTextWindow bool
+	// scoreAll (tests): no window; bleve scores every match of the words
+	// and rank orders them all, the answer a window must reproduce.
+	scoreAll bool
+	// plainWindow (tests): run a window's query as a plain bleve query
+	// (DocIDQuery, every clause reading its own postings), not windowScoped.
+	plainWindow bool
+	// perClass (tests): priorWindow's k instead of priorWindowPerClass.
+	perClass int
 }
 
 // defaultCacheEntries bounds the remembered answers: pages and
@@ -597,6 +609,7 @@ const (
 // the boost clauses none of them holds (deadLeaves).
 type priorWin struct {
 	ids  []string
+	ords []uint32 // ords[i] is the ordinal of ids[i] when chosen
 	dead map[leaf]bool
 }
 
@@ -615,9 +628,23 @@ func stableScore(s float64) float64 {
 // entries would (partTitled): the same clauses, restricted to the window
 // by id instead of by title terms. The window already passed the filters
 // and the closed-entry exclusion (the bitmaps chose it from the matches).
-func windowQuery(p plan, win *priorWin) *query.BooleanQuery {
-	ids := query.NewDocIDQuery(win.ids)
-	within := withinQuery(nil, ids, uint64(len(win.ids)))
+//
+// It is run as a windowScoped query: each (field, term) is read once for
+// all its clauses, at the window's entries only, and the window's ids are
+// looked up once.
+func windowQuery(p plan, win *priorWin, c *segIDs) query.Query {
+	within := sized{windowIDs{win.ids}, uint64(len(win.ids))}
+	bq := query.NewBooleanQuery(nil, nil, nil)
+	bq.AddMust(textQuery(p, within, win.dead))
+	bq.AddMustNot(closedQuery())
+	return windowScoped{bq, win.ids, c}
+}
+
+// plainWindowQuery is windowQuery as a plain bleve query: the window
+// restricted by a DocIDQuery, every clause walking its own postings
+// (tests compare both).
+func plainWindowQuery(p plan, win *priorWin) query.Query {
+	within := withinQuery(nil, query.NewDocIDQuery(win.ids), uint64(len(win.ids)))
 	bq := query.NewBooleanQuery(nil, nil, nil)
 	bq.AddMust(textQuery(p, within, win.dead))
 	bq.AddMustNot(closedQuery())
@@ -719,12 +746,33 @@ func (b *Bleve) Search(ctx context.Context, q datasets.SearchQuery) (datasets.Se
 	// More titled entries than the window holds: the window is chosen
 	// here, by what rank knows before bleve scores (priorWindow), rather
 	// than by bleve's top size, whose ties fall by index order.
+	// With fewer titled entries than that (none, for an agency's name, or
+	// under a filter that keeps none of them) but more matches of the
+	// words, the window is chosen the same way among all of those: the
+	// titled ones, in tiers above the rest, are classes of their own.
 	var win *priorWin
-	if rerank && sel.titled != nil && int(sel.titled.GetCardinality()) >= size {
-		ids, ords := b.bits.priorWindow(p, sel.titled, max(priorWindowPerClass, size), now)
-		win = &priorWin{ids: ids, dead: b.bits.deadLeaves(p, ords)}
+	if rerank && !b.scoreAll {
+		var from *roaring.Bitmap
+		switch {
+		case sel.titled != nil && int(sel.titled.GetCardinality()) >= size:
+			from = sel.titled
+		case !b.noTextWindow && sel.text != nil && int(sel.text.GetCardinality()) >= size:
+			from = sel.text
+		}
+		if from != nil {
+			k := priorWindowPerClass
+			if b.perClass > 0 {
+				k = b.perClass
+			}
+			ids, ords := b.bits.priorWindow(p, from, max(k, size), now)
+			win = &priorWin{ids: ids, ords: ords.ToArray(), dead: b.bits.deadLeaves(p, ords)}
+		}
 	}
 	b.bits.mu.RUnlock()
+	if b.scoreAll {
+		// Every match of the words is scored and ranked (tests).
+		size = max(size, int(sel.text.GetCardinality()))
+	}
 	if b.unpruned {
 		sel.deadTitled, sel.deadWords, sel.altTitled = nil, nil, nil
 		if win != nil {
@@ -751,7 +799,8 @@ func (b *Bleve) Search(ctx context.Context, q datasets.SearchQuery) (datasets.Se
 			// words an agency wrote apart), the window is drawn from them
 			// alone: a few hundred of them chosen by priorWindow, each
 			// scored as among all titled entries (less rounding noise,
-			// stableScore).
+			// stableScore). With too few titled entries, the window is
+			// drawn the same way from all the matches of the words.
 			parts = []matchPart{partWindow}
 			size = len(win.ids)
 		case sel.initials == nil || sel.initials.IsEmpty() || words >= size:
@@ -783,9 +832,25 @@ func (b *Bleve) Search(ctx context.Context, q datasets.SearchQuery) (datasets.Se
 		if n <= 0 {
 			break
 		}
-		bq := partQuery(p, q, part, &sel)
+		if part == partWindow && lightFetch && !b.plainWindow {
+			got, ok, err := b.scoreWindow(ctx, idx, p, win)
+			if err != nil {
+				return datasets.SearchResult{}, err
+			}
+			if ok {
+				for i := range got {
+					got[i].engineScore = stableScore(got[i].engineScore)
+				}
+				cs = append(cs, got...)
+				continue
+			}
+		}
+		var bq query.Query = partQuery(p, q, part, &sel)
 		if part == partWindow {
-			bq = windowQuery(p, win)
+			bq = windowQuery(p, win, b.bits.segIDs)
+			if b.plainWindow {
+				bq = plainWindowQuery(p, win)
+			}
 		}
 		got, loaded, err := b.fetch(ctx, idx, p, q, bq, n, from, lightFetch)
 		if err != nil {
@@ -919,6 +984,7 @@ func loadFields(ctx context.Context, idx bleve.Index, cs []candidate) error {
 		}
 		full := candidateFromBleve(cs[i].id, cs[i].engineScore, f)
 		cs[i].title, cs[i].description, cs[i].agency, cs[i].tags = full.title, full.description, full.agency, full.tags
+		cs[i].compacted = false
 	}
 	return nil
 }

@@ -35,7 +35,15 @@
 // (tier, high value, use, freshness, id), so bleve scores a few hundred
 // entries instead of thousands, and the page no longer depends on the
 // order in which bleve breaks ties, which changed when segments merged
-// (explain says "window": "prior"). The bleve index
+// (explain says "window": "prior"). A search with fewer titled entries
+// than that but more matches (an agency's name; a filter that keeps none
+// of the titled entries) has its window chosen the same way among all its
+// matches. Bleve scores a window through a reader that reads each (field,
+// term) of the query once, at the window's entries only, however many
+// synonym alternatives repeat it, finds the window's entries in its
+// segments from what the bitmaps learnt when the index was opened
+// (segIDs), and hands back scores without its top-N collector; every
+// score is what the plain bleve query gives. The bleve index
 // also remembers its answers (result pages, suggestions) until the next
 // write, since the catalogue changes rarely compared with how often the same
 // few queries are asked.

@@ -32,6 +32,9 @@ type candidate struct {
 	category    datasets.Category
 	popularity  int64
 	updated     time.Time
+	// compacted: title is already compact (the bitmaps keep titles so),
+	// which rank then need not redo for each of hundreds of candidates.
+	compacted bool
 	// initialsOnly: only the pinyin initials of the title matched the
 	// query, none of its words (the engine says so).
 	initialsOnly bool
@@ -126,7 +129,10 @@ func rank(p plan, cs []candidate, now time.Time, explain bool) {
 	evidence := initialsEvidence(p, cs)
 	for i := range cs {
 		c := &cs[i]
-		ft := compact(c.title)
+		ft := c.title
+		if !c.compacted {
+			ft = compact(c.title)
+		}
 		tier, coverage, matchedAlt := titleTier(p, ft)
 		if c.initialsOnly {
 			tier = -1

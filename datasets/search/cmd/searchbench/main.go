@@ -52,7 +52,7 @@ func main() {
 	reuse := flag.Bool("reuse", false, "with -dir: time queries on the index already there")
 	cache := flag.Int("cache", -1, "answers remembered between writes (0: none, time the engine itself; -1: the default)")
 	writeEvery := flag.Int("write-every", 0, "upsert one entry every this many queries, which forgets remembered answers (0: never)")
-	byQuery := flag.Bool("by-query", false, "also report the mean CPU time of each query text (this thread's, so without GC)")
+	byQuery := flag.Bool("by-query", false, "also report the mean CPU time of each query text (this thread's, so without GC) and its wall p50/p95")
 	only := flag.String("only", "", "time only this query text")
 	compact := flag.Bool("compact", false, "with -reuse: first merge the index into one segment, as a build does")
 	flag.Parse()
@@ -137,6 +137,7 @@ func main() {
 	var lat []time.Duration
 	var writeCPU time.Duration
 	perQuery := map[string]time.Duration{}
+	perQueryLat := map[string][]time.Duration{}
 	docs64, _ := idx.DocCount()
 	docs := int(docs64)
 	cpu0 = cpuTime()
@@ -163,11 +164,17 @@ func main() {
 		}
 		lat = append(lat, time.Since(t0))
 		perQuery[sq.Text] += threadCPU() - th0
+		perQueryLat[sq.Text] = append(perQueryLat[sq.Text], lat[len(lat)-1])
 	}
 	report("search (with 6 facets)", lat, cpuTime()-cpu0-writeCPU)
 	if *byQuery {
 		for _, text := range queries {
-			fmt.Printf("  %-10s %6.2f ms CPU/op\n", text, float64(perQuery[text].Microseconds())/1000/float64(*q/len(queries)))
+			ql := perQueryLat[text]
+			slices.Sort(ql)
+			p := func(f float64) float64 {
+				return float64(ql[min(len(ql)-1, int(f*float64(len(ql))))].Microseconds()) / 1000
+			}
+			fmt.Printf("  %-10s %6.2f ms CPU/op, wall p50 %6.2f p95 %6.2f ms\n", text, float64(perQuery[text].Microseconds())/1000/float64(len(ql)), p(0.5), p(0.95))
 		}
 	}
 
