@@ -45,6 +45,17 @@ func openGenerated(t *testing.T, dir string) *Bleve {
 	return b
 }
 
+// upsertInBatches indexes a catalogue 100 entries at a time: one segment
+// per batch, which merges then reorder.
+func upsertInBatches(t *testing.T, b *Bleve, cat []datasets.Dataset) {
+	t.Helper()
+	for i := 0; i < len(cat); i += 100 {
+		if err := b.Upsert(context.Background(), cat[i:min(i+100, len(cat))]...); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func searchAll(t *testing.T, b *Bleve, qs []datasets.SearchQuery) []datasets.SearchResult {
 	t.Helper()
 	out := make([]datasets.SearchResult, len(qs))
@@ -72,11 +83,7 @@ func TestPriorWindowPageSurvivesMergeAndReopen(t *testing.T) {
 	b := openGenerated(t, dir)
 	// Many small batches: many segments, which the merge reorders.
 	cat := generatedCatalogue(2400)
-	for i := 0; i < len(cat); i += 100 {
-		if err := b.Upsert(ctx, cat[i:i+100]...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	upsertInBatches(t, b, cat)
 	qs := windowSearches()
 	for _, q := range qs {
 		nq, _ := normalizeQuery(q)

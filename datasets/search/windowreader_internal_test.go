@@ -114,11 +114,7 @@ func TestSegIDsMatchBleve(t *testing.T) {
 	dir := t.TempDir()
 	b := openGenerated(t, dir)
 	cat := generatedCatalogue(1200)
-	for i := 0; i < len(cat); i += 100 {
-		if err := b.Upsert(ctx, cat[i:i+100]...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	upsertInBatches(t, b, cat)
 	defer func() { b.Close() }()
 	check := func(stage string, ids []string) {
 		t.Helper()
