@@ -360,10 +360,10 @@ type pageRows interface {
 // queryPage runs a page query. On PostgreSQL it goes to the pgx pool
 // directly: a page is one statement on one connection, and database/sql's
 // pool in front of pgx's (acquire, release and the driver.Value
-// conversions of every cell) cost about a fifth of a page's CPU in the
-// gateway (BENCHMARKS.md, BenchmarkQueryRows). pgx scans into *any as the
-// same Go types as through database/sql for the column types row tables
-// use (BIGINT, DOUBLE PRECISION, BOOLEAN, DATE, TIMESTAMPTZ, TEXT).
+// conversions of every cell) cost about a tenth of a page's CPU
+// (BENCHMARKS.md, BenchmarkQueryRows). pgxRows gives the same Go types as
+// database/sql did for the column types row tables use (BIGINT, DOUBLE
+// PRECISION, BOOLEAN, DATE, TIMESTAMPTZ, TEXT).
 func (s *Store) queryPage(ctx context.Context, query string, args []any) (pageRows, error) {
 	if s.pool == nil {
 		return s.db.QueryContext(ctx, query, args...)
