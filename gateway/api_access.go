@@ -40,14 +40,14 @@ type PageFilter interface {
 // audit commit re-checks the key, and a use refused there leaves as a 403
 // with none of its data.
 type KeyAuthorizer struct {
-	svc   *portal.Service
-	store limiter.Store
+	svc    *portal.Service
+	limits *keyLimits // per-grant counters in the limiter store, taken in leases
 }
 
 // NewKeyAuthorizer returns the authorizer; store keeps the per-key counters
 // (use the same Redis store on every gateway so limits hold across them).
 func NewKeyAuthorizer(svc *portal.Service, store limiter.Store) *KeyAuthorizer {
-	return &KeyAuthorizer{svc: svc, store: store}
+	return &KeyAuthorizer{svc: svc, limits: newKeyLimits(store)}
 }
 
 // access is what one admitted request may do; it rides in Locals.
@@ -64,8 +64,25 @@ type access struct {
 // Recognizes reports whether the request carries a key this process
 // admitted recently (the key cache; no store is asked).
 func (k *KeyAuthorizer) Recognizes(c *fiber.Ctx) bool {
+	p, ok := k.presented(c)
+	return ok && k.svc.KnownPresented(p)
+}
+
+const localPresented = "kaifang.key.presented"
+
+// presented returns the request's key hashed, hashing it once per request
+// (Recognizes and Authorize both need it); false when no key was sent.
+func (k *KeyAuthorizer) presented(c *fiber.Ctx) (portal.PresentedKey, bool) {
+	if p, ok := c.Locals(localPresented).(portal.PresentedKey); ok {
+		return p, true
+	}
 	secret := presentedKey(c)
-	return secret != "" && k.svc.KnownKey(secret)
+	if secret == "" {
+		return portal.PresentedKey{}, false
+	}
+	p := k.svc.PresentKey(secret)
+	c.Locals(localPresented, p)
+	return p, true
 }
 
 // presentedKey reads the key from Authorization: Bearer or X-API-Key.
@@ -84,13 +101,13 @@ func presentedKey(c *fiber.Ctx) string {
 // mode, asks only for granted fields and is within the grant's limits.
 // Refusals of a known key are audited too.
 func (k *KeyAuthorizer) Authorize(c *fiber.Ctx, d *datasets.Dataset, mode datasets.AccessMode) error {
-	secret := presentedKey(c)
-	if secret == "" {
+	p, sent := k.presented(c)
+	if !sent {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="kaifang"`)
 		return datasets.Errorf(datasets.EUNAUTHORIZED, "dataset %s is conditionally open: send an API key (Authorization: Bearer or X-API-Key)", d.Slug)
 	}
 	ctx := c.UserContext()
-	ka, err := k.svc.AuthenticateKey(ctx, secret)
+	ka, err := k.svc.AuthenticatePresented(ctx, p)
 	if err != nil {
 		if ka != nil {
 			return k.refuse(c, &access{ka: ka, d: d, mode: mode}, err)
@@ -189,7 +206,8 @@ func periodOf(p string) time.Duration {
 
 // limit spends one request of the grant's rate and, if that is not spent,
 // of its quota. The counters are per grant, in the shared store, so every
-// key of a grant (a rotated one too) draws on the same allowance.
+// key of a grant (a rotated one too) draws on the same allowance; a large
+// allowance is taken from the store in leases (keylimit.go).
 func (k *KeyAuthorizer) limit(c *fiber.Ctx, g *datasets.Grant) error {
 	rate := limiter.Rate{Period: periodOf(g.RatePeriod), Limit: g.Rate}
 	quota := limiter.Rate{Period: periodOf(g.QuotaPeriod), Limit: g.Quota}
@@ -201,7 +219,7 @@ func (k *KeyAuthorizer) limit(c *fiber.Ctx, g *datasets.Grant) error {
 		name string
 		r    limiter.Rate
 	}{{"key-rate", rate}, {"key-quota", quota}} {
-		lc, err := limiter.New(k.store, p.r).Get(ctx, "key:"+p.name+":"+g.ID)
+		lc, err := k.limits.take(ctx, "key:"+p.name+":"+g.ID, p.r)
 		if err != nil {
 			// Unlike the anonymous limit, a grant's quota is part of the
 			// decision: without the store it cannot be enforced.

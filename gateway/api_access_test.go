@@ -39,6 +39,28 @@ func withKeys(svc **portal.Service, store limiter.Store) envOpt {
 // keySet holds one key of each kind for the conditional entry.
 type keySet struct{ valid, wrongScope, expired, revoked string }
 
+// mustApprove approves an application of dev for e.cond (SiteName and AQI,
+// SiteName hashed) in modes from from to to, with a rate a minute and a
+// quota a day.
+func mustApprove(tb testing.TB, e *env, dev *datasets.User, modes []datasets.AccessMode, from, to time.Time, rate, quota int64) *datasets.Application {
+	tb.Helper()
+	ctx := context.Background()
+	a := &datasets.Application{ApplicantID: dev.ID, AgencyID: e.ag.ID, Scenario: "test", Purpose: "test",
+		Requests: []datasets.AccessRequest{{DatasetID: e.cond.ID, Fields: []string{"SiteName", "AQI"}, Modes: modes}},
+		From:     from, To: to, State: datasets.AppSubmitted, DueAt: time.Now().UTC()}
+	if err := e.store.CreateApplication(ctx, a, datasets.ApplicationEvent{Actor: dev.ID, To: datasets.AppSubmitted}); err != nil {
+		tb.Fatal(err)
+	}
+	a.State = datasets.AppApproved
+	g := datasets.Grant{ApplicationID: a.ID, HolderID: dev.ID, AgencyID: e.ag.ID, DatasetID: e.cond.ID,
+		Fields: []string{"SiteName", "AQI"}, Modes: modes, Masks: map[string]datasets.MaskRule{"SiteName": datasets.MaskHash},
+		Rate: rate, RatePeriod: datasets.PerMinute, Quota: quota, QuotaPeriod: datasets.PerDay, From: a.From, To: to}
+	if err := e.store.DecideApplication(ctx, a, datasets.AppSubmitted, datasets.ApplicationEvent{Actor: "rev"}, []datasets.Grant{g}); err != nil {
+		tb.Fatal(err)
+	}
+	return a
+}
+
 // MustKeys approves an application for e.cond (query on SiteName and AQI,
 // SiteName hashed) with the given rate, and makes the keys of every case.
 func MustKeys(tb testing.TB, e *env, svc *portal.Service, rate int64) keySet {
@@ -47,20 +69,7 @@ func MustKeys(tb testing.TB, e *env, svc *portal.Service, rate int64) keySet {
 	dev := &datasets.User{ID: "dev-1", Role: datasets.RoleDeveloper}
 	now := time.Now().UTC()
 	approve := func(modes []datasets.AccessMode, to time.Time) *datasets.Application {
-		a := &datasets.Application{ApplicantID: dev.ID, AgencyID: e.ag.ID, Scenario: "test", Purpose: "test",
-			Requests: []datasets.AccessRequest{{DatasetID: e.cond.ID, Fields: []string{"SiteName", "AQI"}, Modes: modes}},
-			From:     now.Add(-time.Hour), To: to, State: datasets.AppSubmitted, DueAt: now}
-		if err := e.store.CreateApplication(ctx, a, datasets.ApplicationEvent{Actor: dev.ID, To: datasets.AppSubmitted}); err != nil {
-			tb.Fatal(err)
-		}
-		a.State = datasets.AppApproved
-		g := datasets.Grant{ApplicationID: a.ID, HolderID: dev.ID, AgencyID: e.ag.ID, DatasetID: e.cond.ID,
-			Fields: []string{"SiteName", "AQI"}, Modes: modes, Masks: map[string]datasets.MaskRule{"SiteName": datasets.MaskHash},
-			Rate: rate, RatePeriod: datasets.PerMinute, Quota: 100000, QuotaPeriod: datasets.PerDay, From: a.From, To: to}
-		if err := e.store.DecideApplication(ctx, a, datasets.AppSubmitted, datasets.ApplicationEvent{Actor: "rev"}, []datasets.Grant{g}); err != nil {
-			tb.Fatal(err)
-		}
-		return a
+		return mustApprove(tb, e, dev, modes, now.Add(-time.Hour), to, rate, 100000)
 	}
 	key := func(a *datasets.Application) string {
 		s, _, err := svc.CreateKey(ctx, dev, a.ID, "k")

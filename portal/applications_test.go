@@ -203,6 +203,29 @@ func TestApplicationWorkflow(t *testing.T) {
 				t.Errorf("CheckFields = %v, want EFORBIDDEN naming 手機, 地址", err)
 			}
 		})
+		t.Run("a presented key is judged as the key itself", func(t *testing.T) {
+			// The gateway hashes a request's key once and asks twice.
+			p := f.svc.PresentKey("  " + secret + " ")
+			if !f.svc.KnownPresented(p) || !f.svc.KnownKey(secret) {
+				t.Error("a key admitted a moment ago is not known")
+			}
+			ka, err := f.svc.AuthenticatePresented(ctx, p)
+			if err != nil || ka.Key.ID != key.ID {
+				t.Fatalf("AuthenticatePresented = %v, %v; want key %s", ka, err, key.ID)
+			}
+			for _, bad := range []string{"", "kf", "sk_" + secret[3:], secret + strings.Repeat("x", 128)} {
+				p := f.svc.PresentKey(bad)
+				if f.svc.KnownPresented(p) {
+					t.Errorf("%q is known", bad)
+				}
+				if _, err := f.svc.AuthenticatePresented(ctx, p); !datasets.IsCode(err, datasets.EUNAUTHORIZED) {
+					t.Errorf("%q = %v, want EUNAUTHORIZED", bad, err)
+				}
+			}
+			if f.svc.KnownPresented(f.svc.PresentKey(secret[:len(secret)-1] + "x")) {
+				t.Error("an unknown key of the right shape is known")
+			}
+		})
 		t.Run("unknown key", func(t *testing.T) {
 			if _, err := f.svc.AuthenticateKey(ctx, secret[:len(secret)-1]+"x"); !datasets.IsCode(err, datasets.EUNAUTHORIZED) {
 				t.Fatalf("unknown key = %v, want EUNAUTHORIZED", err)

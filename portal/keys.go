@@ -167,19 +167,39 @@ type KeyAccess struct {
 // Unknown keys are not cached: a key created through another process
 // works at once, and guessed keys cannot fill the cache.
 func (s *Service) AuthenticateKey(ctx context.Context, secret string) (*KeyAccess, error) {
+	return s.AuthenticatePresented(ctx, s.PresentKey(secret))
+}
+
+// PresentedKey is a key as a request presented it, checked for shape and
+// hashed once: a keyed request asks both KnownPresented (which limit
+// applies) and AuthenticatePresented (may it pass), and the HMAC is the
+// costliest step of either.
+type PresentedKey struct {
+	hash []byte // nil when the text is not shaped like a key
+}
+
+// PresentKey trims secret, checks its shape and hashes it.
+func (s *Service) PresentKey(secret string) PresentedKey {
 	secret = strings.TrimSpace(secret)
 	if !strings.HasPrefix(secret, KeyPrefix) || len(secret) > 128 {
+		return PresentedKey{}
+	}
+	return PresentedKey{hash: s.KeyHash(secret)}
+}
+
+// AuthenticatePresented is AuthenticateKey for a key already presented.
+func (s *Service) AuthenticatePresented(ctx context.Context, p PresentedKey) (*KeyAccess, error) {
+	if p.hash == nil {
 		return nil, datasets.Errorf(datasets.EUNAUTHORIZED, "not an API key")
 	}
-	h := s.KeyHash(secret)
 	c := s.keyCache()
-	ka := c.get(h, time.Now())
+	ka := c.get(p.hash, time.Now())
 	if ka == nil {
 		var err error
-		if ka, err = s.lookupKey(ctx, h); err != nil {
+		if ka, err = s.lookupKey(ctx, p.hash); err != nil {
 			return nil, err
 		}
-		c.put(h, ka, time.Now())
+		c.put(p.hash, ka, time.Now())
 	}
 	return ka, ka.check(s.now())
 }
@@ -188,12 +208,14 @@ func (s *Service) AuthenticateKey(ctx context.Context, secret string) (*KeyAcces
 // this process knows, still valid: the key cache only, no store. The
 // gateway uses it to limit a request by the key's grant instead of by its
 // address; AuthenticateKey still decides.
-func (s *Service) KnownKey(secret string) bool {
-	secret = strings.TrimSpace(secret)
-	if !strings.HasPrefix(secret, KeyPrefix) || len(secret) > 128 {
+func (s *Service) KnownKey(secret string) bool { return s.KnownPresented(s.PresentKey(secret)) }
+
+// KnownPresented is KnownKey for a key already presented.
+func (s *Service) KnownPresented(p PresentedKey) bool {
+	if p.hash == nil {
 		return false
 	}
-	ka := s.keyCache().get(s.KeyHash(secret), time.Now())
+	ka := s.keyCache().get(p.hash, time.Now())
 	return ka != nil && ka.check(s.now()) == nil
 }
 

