@@ -45,6 +45,45 @@ func openGenerated(t *testing.T, dir string) *Bleve {
 	return b
 }
 
+// openCatalogue opens a generated index, closed with the test, holding n
+// generated entries indexed batch at a time (batch <= 0: all at once), and
+// returns it with the entries.
+func openCatalogue(t *testing.T, n, batch int) (*Bleve, []datasets.Dataset) {
+	t.Helper()
+	b := openGenerated(t, t.TempDir())
+	t.Cleanup(func() { _ = b.Close() })
+	cat := generatedCatalogue(n)
+	if batch <= 0 {
+		batch = len(cat)
+	}
+	for i := 0; i < len(cat); i += batch {
+		if err := b.Upsert(context.Background(), cat[i:min(i+batch, len(cat))]...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b, cat
+}
+
+// searchBothWays runs q with *flag false, then true, and returns both
+// results: a test-only switch's answer beside the normal one.
+func searchBothWays(t *testing.T, b *Bleve, q datasets.SearchQuery, flag *bool) (off, on datasets.SearchResult) {
+	t.Helper()
+	defer func() { *flag = false }()
+	for _, v := range []bool{false, true} {
+		*flag = v
+		res, err := b.Search(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v {
+			on = res
+		} else {
+			off = res
+		}
+	}
+	return off, on
+}
+
 // upsertInBatches indexes a catalogue 100 entries at a time: one segment
 // per batch, which merges then reorder.
 func upsertInBatches(t *testing.T, b *Bleve, cat []datasets.Dataset) {
@@ -139,12 +178,7 @@ func hitScores(r datasets.SearchResult) []string {
 // by prior.
 func TestPriorWindowKeepsExactTitleAndBestPrior(t *testing.T) {
 	ctx := context.Background()
-	b := openGenerated(t, t.TempDir())
-	defer b.Close()
-	cat := generatedCatalogue(2400)
-	if err := b.Upsert(ctx, cat...); err != nil {
-		t.Fatal(err)
-	}
+	b, cat := openCatalogue(t, 2400, 0)
 	q := datasets.SearchQuery{Text: "公積金", PerPage: 20}
 	res, err := b.Search(ctx, q)
 	if err != nil {
@@ -181,11 +215,7 @@ func TestPriorWindowKeepsExactTitleAndBestPrior(t *testing.T) {
 // window that hold the same boost clauses and come first in rank's order
 // without the engine score (tier, prior, id); exact titles are always in.
 func TestPriorWindowHoldsTopPriorOfEachClass(t *testing.T) {
-	b := openGenerated(t, t.TempDir())
-	defer b.Close()
-	if err := b.Upsert(context.Background(), generatedCatalogue(2400)...); err != nil {
-		t.Fatal(err)
-	}
+	b, _ := openCatalogue(t, 2400, 0)
 	x := b.bits
 	now := b.now()
 	const k = 50

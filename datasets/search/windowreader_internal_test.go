@@ -33,14 +33,7 @@ var textWindowQueries = []datasets.SearchQuery{
 // deleted and rewritten entries, before and after a merge.
 func TestWindowReaderChangesNoAnswer(t *testing.T) {
 	ctx := context.Background()
-	b := openGenerated(t, t.TempDir())
-	defer b.Close()
-	cat := generatedCatalogue(2400)
-	for i := 0; i < len(cat); i += 200 {
-		if err := b.Upsert(ctx, cat[i:i+200]...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	b, cat := openCatalogue(t, 2400, 200)
 	var qs []datasets.SearchQuery
 	for _, q := range append(windowSearches(), textWindowQueries...) {
 		for _, explain := range []bool{false, true} {
@@ -55,16 +48,7 @@ func TestWindowReaderChangesNoAnswer(t *testing.T) {
 		t.Helper()
 		windows := 0
 		for _, q := range qs {
-			b.plainWindow = false
-			got, err := b.Search(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b.plainWindow = true
-			want, err := b.Search(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
+			got, want := searchBothWays(t, b, q, &b.plainWindow)
 			if len(want.Hits) == 0 {
 				t.Fatalf("%s %+v: no hits, the comparison proves nothing", stage, q)
 			}
@@ -227,14 +211,7 @@ func TestSegIDsMatchBleve(t *testing.T) {
 // with its full score, with windows smaller than the matches.
 func TestTextWindowEqualsRankingEveryMatch(t *testing.T) {
 	ctx := context.Background()
-	b := openGenerated(t, t.TempDir())
-	defer b.Close()
-	cat := generatedCatalogue(2400)
-	for i := 0; i < len(cat); i += 200 {
-		if err := b.Upsert(ctx, cat[i:i+200]...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	b, _ := openCatalogue(t, 2400, 200)
 	// Windows well below the matches, as at 100,000 entries.
 	b.perClass = 60
 	oldDiffers := 0
@@ -253,16 +230,7 @@ func TestTextWindowEqualsRankingEveryMatch(t *testing.T) {
 			if n := sel.text.GetCardinality(); n < uint64(2*size) {
 				t.Fatalf("%+v: %d matches, too few for the window to leave any out", q, n)
 			}
-			b.scoreAll = true
-			want, err := b.Search(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b.scoreAll = false
-			got, err := b.Search(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
+			got, want := searchBothWays(t, b, q, &b.scoreAll)
 			if !slices.Equal(hitIDs(got), hitIDs(want)) {
 				t.Errorf("%+v (%d matches):\n window %v\n all    %v", q, sel.text.GetCardinality(), hitIDs(got), hitIDs(want))
 			}
@@ -294,11 +262,7 @@ func TestTextWindowEqualsRankingEveryMatch(t *testing.T) {
 // Both ways of counting facets (count chooses by how sparse the matches
 // are) give the same counts, for sparse and dense matching sets.
 func TestCountWaysAgree(t *testing.T) {
-	b := openGenerated(t, t.TempDir())
-	defer b.Close()
-	if err := b.Upsert(context.Background(), generatedCatalogue(2400)...); err != nil {
-		t.Fatal(err)
-	}
+	b, _ := openCatalogue(t, 2400, 0)
 	for _, q := range append(textWindowQueries, datasets.SearchQuery{Text: "信用"}, datasets.SearchQuery{Text: "公積金", Categories: []datasets.Category{datasets.Categories[0]}}) {
 		nq, _ := normalizeQuery(q)
 		b.bits.mu.RLock()
@@ -319,12 +283,7 @@ func TestCountWaysAgree(t *testing.T) {
 // reused): none fails, and every one gets a full page of distinct entries.
 func TestWindowSearchesDuringWrites(t *testing.T) {
 	ctx := context.Background()
-	b := openGenerated(t, t.TempDir())
-	defer b.Close()
-	cat := generatedCatalogue(2400)
-	if err := b.Upsert(ctx, cat...); err != nil {
-		t.Fatal(err)
-	}
+	b, cat := openCatalogue(t, 2400, 0)
 	qs := append(windowSearches(), textWindowQueries...)
 	done := make(chan error, 3)
 	for w := range 2 {
