@@ -2,9 +2,6 @@ package datasets
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"time"
 )
 
@@ -146,21 +143,6 @@ type AuditRecord struct {
 	RequestID     string     `json:"request_id,omitempty"`
 	PrevHash      string     `json:"prev_hash"`
 	Hash          string     `json:"hash"`
-}
-
-// ChainHash returns the hash a record must carry: SHA-256 over the previous
-// record's hash and every other field, in a fixed encoding. Times are taken
-// at microsecond precision, which every store keeps.
-func (r *AuditRecord) ChainHash() string {
-	canon := []any{r.Seq, r.At.UTC().Truncate(time.Microsecond).Format("2006-01-02T15:04:05.000000Z"),
-		r.KeyID, r.UserID, r.ApplicationID, r.GrantID, r.AgencyID, r.DatasetID, string(r.Mode),
-		r.Fields, r.Filter, r.Rows, r.Status, r.RequestID, r.PrevHash}
-	if r.Fields == nil {
-		canon[9] = []string{}
-	}
-	b, _ := json.Marshal(canon)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
 }
 
 // Usage counts conditional requests for one key, grant and entry on one day

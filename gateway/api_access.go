@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -42,6 +44,9 @@ type PageFilter interface {
 type KeyAuthorizer struct {
 	svc    *portal.Service
 	limits *keyLimits // per-grant counters in the limiter store, taken in leases
+
+	grantLimits  sync.Map     // grant ID → *grantLimits (see grantLimitsOf)
+	grantLimitsN atomic.Int64 // entries stored since grantLimits was last emptied
 }
 
 // NewKeyAuthorizer returns the authorizer; store keeps the per-key counters
@@ -207,29 +212,40 @@ func periodOf(p string) time.Duration {
 // limit spends one request of the grant's rate and, if that is not spent,
 // of its quota. The counters are per grant, in the shared store, so every
 // key of a grant (a rotated one too) draws on the same allowance; a large
-// allowance is taken from the store in leases (keylimit.go).
+// allowance is taken from the store in leases (keylimit.go). Most requests
+// are answered from a lease in memory, so what limit does besides take is
+// kept small: the per-grant parts come from grantLimitsOf, and the
+// per-request headers are built in one stack buffer.
 func (k *KeyAuthorizer) limit(c *fiber.Ctx, g *datasets.Grant) error {
-	rate := limiter.Rate{Period: periodOf(g.RatePeriod), Limit: g.Rate}
-	quota := limiter.Rate{Period: periodOf(g.QuotaPeriod), Limit: g.Quota}
-	c.Set("RateLimit-Policy", fmt.Sprintf("%q;q=%d;w=%d, %q;q=%d;w=%d", "key-rate", rate.Limit, int64(rate.Period/time.Second),
-		"key-quota", quota.Limit, int64(quota.Period/time.Second)))
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	for _, p := range []struct {
+	gl := k.grantLimitsOf(g)
+	c.Set("RateLimit-Policy", gl.policy)
+	// One second for the store calls of both counters together; take makes
+	// a context only when it calls the store.
+	deadline := time.Now().Add(time.Second)
+	h := &c.Response().Header
+	var buf [64]byte // room for the longest header value below
+	for i, p := range [2]struct {
 		name string
 		r    limiter.Rate
-	}{{"key-rate", rate}, {"key-quota", quota}} {
-		lc, err := k.limits.take(ctx, "key:"+p.name+":"+g.ID, p.r)
+	}{{"key-rate", gl.rate}, {"key-quota", gl.quota}} {
+		lc, err := k.limits.take(deadline, gl.keys[i], p.r)
 		if err != nil {
 			// Unlike the anonymous limit, a grant's quota is part of the
 			// decision: without the store it cannot be enforced.
 			return datasets.Wrap(err, datasets.EUNAVAILABLE, "rate-limit store unavailable")
 		}
 		reset := max(lc.Reset-time.Now().Unix(), 0)
-		c.Set("RateLimit", fmt.Sprintf("%q;r=%d;t=%d", p.name, lc.Remaining, reset))
-		c.Set("X-RateLimit-Limit", strconv.FormatInt(lc.Limit, 10))
-		c.Set("X-RateLimit-Remaining", strconv.FormatInt(lc.Remaining, 10))
-		c.Set("X-RateLimit-Reset", strconv.FormatInt(lc.Reset, 10))
+		// SetBytesV copies the value, so buf is free again once it returns.
+		b := append(buf[:0], '"')
+		b = append(b, p.name...)
+		b = append(b, `";r=`...)
+		b = strconv.AppendInt(b, lc.Remaining, 10)
+		b = append(b, ";t="...)
+		b = strconv.AppendInt(b, reset, 10)
+		h.SetBytesV("RateLimit", b)
+		h.SetBytesV("X-RateLimit-Limit", strconv.AppendInt(buf[:0], lc.Limit, 10))
+		h.SetBytesV("X-RateLimit-Remaining", strconv.AppendInt(buf[:0], lc.Remaining, 10))
+		h.SetBytesV("X-RateLimit-Reset", strconv.AppendInt(buf[:0], lc.Reset, 10))
 		if lc.Reached {
 			c.Set(fiber.HeaderRetryAfter, strconv.FormatInt(max(reset, 1), 10))
 			what := "rate"
@@ -241,6 +257,45 @@ func (k *KeyAuthorizer) limit(c *fiber.Ctx, g *datasets.Grant) error {
 		}
 	}
 	return nil
+}
+
+// grantLimits is what limit needs of a grant that is the same on every
+// request: its rate and quota, their counters' keys in the store, and the
+// RateLimit-Policy value. Building these per request cost more than taking
+// the units from a lease.
+type grantLimits struct {
+	rate, quota limiter.Rate
+	keys        [2]string // the rate's counter, then the quota's
+	policy      string
+}
+
+// grantLimitsMax bounds the grantLimits a KeyAuthorizer keeps. Grants in
+// use are few; past the bound the cache is emptied rather than evicted
+// entry by entry, which costs one rebuild per grant.
+const grantLimitsMax = 10000
+
+// grantLimitsOf returns g's grantLimits, from the cache when the grant's
+// rate and quota are still those it was built with (a cached entry whose
+// numbers differ is rebuilt, so a changed grant is never limited by its
+// old numbers).
+func (k *KeyAuthorizer) grantLimitsOf(g *datasets.Grant) *grantLimits {
+	rate := limiter.Rate{Period: periodOf(g.RatePeriod), Limit: g.Rate}
+	quota := limiter.Rate{Period: periodOf(g.QuotaPeriod), Limit: g.Quota}
+	if v, ok := k.grantLimits.Load(g.ID); ok {
+		if gl := v.(*grantLimits); gl.rate == rate && gl.quota == quota {
+			return gl
+		}
+	}
+	gl := &grantLimits{rate: rate, quota: quota,
+		keys: [2]string{"key:key-rate:" + g.ID, "key:key-quota:" + g.ID},
+		policy: fmt.Sprintf("%q;q=%d;w=%d, %q;q=%d;w=%d", "key-rate", rate.Limit, int64(rate.Period/time.Second),
+			"key-quota", quota.Limit, int64(quota.Period/time.Second))}
+	if k.grantLimitsN.Add(1) > grantLimitsMax {
+		k.grantLimits.Clear()
+		k.grantLimitsN.Store(1)
+	}
+	k.grantLimits.Store(g.ID, gl)
+	return gl
 }
 
 // refuse audits a refused request of a known key, then returns err. If the

@@ -85,8 +85,10 @@ func (kl *keyLimits) leaseFor(key string) *lease {
 
 // take spends one unit of key's counter under rate and returns what the
 // caller is told: the limit, what remains (the store's count plus the units
-// this process holds), the reset, and whether the unit was refused.
-func (kl *keyLimits) take(ctx context.Context, key string, rate limiter.Rate) (limiter.Context, error) {
+// this process holds), the reset, and whether the unit was refused. A store
+// call, if one is made, must answer by deadline; its context is made only
+// then, because most takes are answered from the lease without one.
+func (kl *keyLimits) take(deadline time.Time, key string, rate limiter.Rate) (limiter.Context, error) {
 	l := kl.leaseFor(key)
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -112,7 +114,9 @@ func (kl *keyLimits) take(ctx context.Context, key string, rate limiter.Rate) (l
 	if l.remaining >= 0 {
 		n = leaseSize(rate.Limit, l.remaining)
 	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	lc, err := kl.store.Increment(ctx, key, n, rate)
+	cancel()
 	if err != nil {
 		return limiter.Context{}, err
 	}

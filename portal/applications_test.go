@@ -319,7 +319,7 @@ func TestVerifyAuditNamesTamperedRecord(t *testing.T) {
 			return s
 		}
 		t.Run("altered", func(t *testing.T) {
-			if _, err := db.ExecContext(ctx, q(`UPDATE access_audit SET rows_returned = 999 WHERE seq = ?`), 3); err != nil {
+			if _, err := db.ExecContext(ctx, q(`UPDATE access_audit_pages SET records = replace(records, '"rows":2,', '"rows":999,') WHERE ? BETWEEN first_seq AND last_seq`), 3); err != nil {
 				t.Fatal(err)
 			}
 			n, err := f.svc.VerifyAudit(ctx)
@@ -327,12 +327,27 @@ func TestVerifyAuditNamesTamperedRecord(t *testing.T) {
 			if !errors.As(err, &ae) || ae.Seq != 3 || n != 2 || !strings.Contains(err.Error(), "record 3") {
 				t.Fatalf("VerifyAudit = %d, %v; want record 3 named", n, err)
 			}
-			if _, err := db.ExecContext(ctx, q(`UPDATE access_audit SET rows_returned = 2 WHERE seq = ?`), 3); err != nil {
+			if _, err := db.ExecContext(ctx, q(`UPDATE access_audit_pages SET records = replace(records, '"rows":999,', '"rows":2,') WHERE ? BETWEEN first_seq AND last_seq`), 3); err != nil {
 				t.Fatal(err)
 			}
 		})
+		t.Run("unreadable", func(t *testing.T) {
+			if _, err := db.ExecContext(ctx, q(`UPDATE access_audit_pages SET records = replace(records, '"seq":4,', '"seq":"4",') WHERE ? BETWEEN first_seq AND last_seq`), 4); err != nil {
+				t.Fatal(err)
+			}
+			n, err := f.svc.VerifyAudit(ctx)
+			if err == nil || !strings.Contains(err.Error(), "records 4 to 4 are unreadable") || n != 0 {
+				t.Fatalf("VerifyAudit over an undecodable page = %d, %v; want records 4 to 4 named", n, err)
+			}
+			if _, err := db.ExecContext(ctx, q(`UPDATE access_audit_pages SET records = replace(records, '"seq":"4",', '"seq":4,') WHERE ? BETWEEN first_seq AND last_seq`), 4); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := f.svc.VerifyAudit(ctx); err != nil || n != 5 {
+				t.Fatalf("VerifyAudit once repaired = %d, %v", n, err)
+			}
+		})
 		t.Run("deleted", func(t *testing.T) {
-			if _, err := db.ExecContext(ctx, q(`DELETE FROM access_audit WHERE seq = ?`), 2); err != nil {
+			if _, err := db.ExecContext(ctx, q(`DELETE FROM access_audit_pages WHERE ? BETWEEN first_seq AND last_seq`), 2); err != nil {
 				t.Fatal(err)
 			}
 			_, err := f.svc.VerifyAudit(ctx)
@@ -342,8 +357,10 @@ func TestVerifyAuditNamesTamperedRecord(t *testing.T) {
 			}
 		})
 		t.Run("usage by role", func(t *testing.T) {
+			// Usage is counted beside the chain as it is written: deleting
+			// a record from the log does not hide its use from the counts.
 			u, err := f.svc.Usage(ctx, f.dev, datasets.UsageFilter{})
-			if err != nil || len(u) != 1 || u[0].Requests != 4 || u[0].Allowed != 4 || u[0].Day != "2026-09-30" {
+			if err != nil || len(u) != 1 || u[0].Requests != 5 || u[0].Allowed != 5 || u[0].Rows != 0+1+2+3+4 || u[0].Day != "2026-09-30" {
 				t.Fatalf("developer usage = %+v, %v", u, err)
 			}
 			u, err = f.svc.Usage(ctx, f.other, datasets.UsageFilter{UserID: f.dev.ID})

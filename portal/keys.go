@@ -1,11 +1,14 @@
 package portal
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base32"
+	"hash"
 	"slices"
 	"strings"
 	"sync"
@@ -23,10 +26,66 @@ var keyEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 // KeyHash is the stored form of a key: HMAC-SHA256 under the server
 // secret, so a copy of the database alone cannot be used to call the API.
 func (s *Service) KeyHash(secret string) []byte {
-	m := hmac.New(sha256.New, s.Secret)
-	m.Write([]byte("kaifang api key\x00"))
-	m.Write([]byte(secret))
-	return m.Sum(nil)
+	m := serverMACs.get(s.Secret)
+	defer serverMACs.put(m)
+	sum := m.sumOf("kaifang api key\x00", secret)
+	return sum[:]
+}
+
+// macState is an HMAC-SHA256 under one key, kept for reuse. hmac.New
+// hashes the key into fresh inner and outer states on every call, which
+// costs as much as hashing a short message and allocates; a state reused
+// restores the keyed states saved on its first Reset instead. It holds
+// what a key does (the keyed states are as good as the key), so it is
+// never logged and is wiped of the message before it is pooled.
+type macState struct {
+	key []byte // a copy of the key it was made with
+	mac hash.Hash
+	buf []byte            // the message, copied from strings without a conversion each
+	sum [sha256.Size]byte // Sum writes here, not into a new slice
+}
+
+// sumOf returns the HMAC of the concatenation of parts. It resets m
+// first, so that each call hashes its parts alone.
+func (m *macState) sumOf(parts ...string) [sha256.Size]byte {
+	m.mac.Reset()
+	m.buf = m.buf[:0]
+	for _, p := range parts {
+		m.buf = append(m.buf, p...)
+	}
+	m.mac.Write(m.buf)
+	m.mac.Sum(m.sum[:0])
+	return m.sum
+}
+
+// macPool keeps HMAC states for reuse. It is package-wide rather than
+// per Service (Service has no constructor to make one, and a process has
+// one secret), so each state remembers its key and one made under another
+// is dropped, not used: a Service never hashes under another's secret.
+type macPool struct{ p sync.Pool }
+
+var (
+	serverMACs macPool // under a Service's Secret: API keys, mask keys
+	maskMACs   macPool // under an application's mask key: MaskHash
+)
+
+// get returns a state under key.
+func (p *macPool) get(key []byte) *macState {
+	if m, _ := p.p.Get().(*macState); m != nil && subtle.ConstantTimeCompare(m.key, key) == 1 {
+		return m
+	}
+	return &macState{key: bytes.Clone(key), mac: hmac.New(sha256.New, key)}
+}
+
+// put wipes the last message and its sum (a presented API key, a masked
+// value) and pools m; an unusually long message's buffer is not kept.
+func (p *macPool) put(m *macState) {
+	clear(m.buf)
+	if cap(m.buf) > 1024 {
+		m.buf = nil
+	}
+	clear(m.sum[:])
+	p.p.Put(m)
 }
 
 func newKeySecret() (string, error) {

@@ -328,35 +328,43 @@ func (s *Store) RevokeKey(ctx context.Context, id string, t time.Time) error {
 	return nil
 }
 
-const auditCols = `seq, at, key_id, user_id, application_id, grant_id, agency_id, dataset_id, mode, fields, filter,
-	rows_returned, status, request_id, prev_hash, hash`
-
-// AuditRecords returns up to limit records with Seq > after, in order.
+// AuditRecords returns up to limit records with Seq > after, in order,
+// read from the pages that hold them. A page that does not decode is
+// reported as an EINTERNAL error naming the records it spans: the chain
+// was altered there.
 func (s *Store) AuditRecords(ctx context.Context, after int64, limit int) ([]datasets.AuditRecord, error) {
 	if limit <= 0 || limit > 10000 {
 		limit = 10000
 	}
-	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT `+auditCols+` FROM access_audit WHERE seq > ? ORDER BY seq LIMIT ?`), after, limit)
+	// Every page holds at least one record, so limit pages are enough.
+	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT first_seq, last_seq, records FROM access_audit_pages
+		WHERE last_seq > ? ORDER BY last_seq LIMIT ?`), after, limit)
 	if err != nil {
 		return nil, s.fail(err, "audit records")
 	}
 	defer rows.Close()
 	var out []datasets.AuditRecord
-	for rows.Next() {
-		var r datasets.AuditRecord
-		var at timeScan
-		var mode string
-		if err := rows.Scan(&r.Seq, &at, &r.KeyID, &r.UserID, &r.ApplicationID, &r.GrantID, &r.AgencyID, &r.DatasetID, &mode,
-			jsonScan{&r.Fields}, &r.Filter, &r.Rows, &r.Status, &r.RequestID, &r.PrevHash, &r.Hash); err != nil {
+	for rows.Next() && len(out) < limit {
+		var first, last int64
+		var body string
+		if err := rows.Scan(&first, &last, &body); err != nil {
 			return nil, s.fail(err, "audit records")
 		}
-		r.At, r.Mode = at.t, datasets.AccessMode(mode)
-		out = append(out, r)
+		var page []datasets.AuditRecord
+		if err := json.Unmarshal([]byte(body), &page); err != nil {
+			return nil, datasets.Wrap(err, datasets.EINTERNAL, "audit records %d to %d are unreadable: their page was altered", first, last)
+		}
+		for _, r := range page {
+			if r.Seq > after && len(out) < limit {
+				out = append(out, r)
+			}
+		}
 	}
 	return out, s.fail(rows.Err(), "audit records")
 }
 
-// Usage sums audit records per day, key, grant and entry.
+// Usage returns the counts of conditional requests per day, key, grant and
+// entry, kept beside the audit chain in the transactions that extend it.
 func (s *Store) Usage(ctx context.Context, f datasets.UsageFilter) ([]datasets.Usage, error) {
 	var where []string
 	var args []any
@@ -373,12 +381,11 @@ func (s *Store) Usage(ctx context.Context, f datasets.UsageFilter) ([]datasets.U
 	if f.To != "" {
 		where, args = append(where, "day <= ?"), append(args, f.To)
 	}
-	q := `SELECT day, key_id, grant_id, dataset_id, count(*),
-		CAST(sum(CASE WHEN status >= 200 AND status < 300 THEN 1 ELSE 0 END) AS BIGINT), CAST(sum(rows_returned) AS BIGINT) FROM access_audit`
+	q := `SELECT day, key_id, grant_id, dataset_id, requests, allowed, rows_returned FROM access_usage`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " GROUP BY day, key_id, grant_id, dataset_id ORDER BY day, key_id, grant_id, dataset_id"
+	q += " ORDER BY day, key_id, grant_id, dataset_id"
 	rows, err := s.db.QueryContext(ctx, s.d.q(q), args...)
 	if err != nil {
 		return nil, s.fail(err, "usage")

@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -20,9 +22,11 @@ import (
 // gateway at one commit round trip per request. Instead concurrent callers
 // queue; one writer per Store takes every queued record (at most
 // auditBatchMax) and, in one transaction, re-checks the keys, takes the
-// chain lock, reads the last record, links and inserts the whole batch and
-// commits, then wakes each caller with its own result. Under load a batch
-// fills while the previous one commits, so the cost of a commit is shared.
+// chain lock, reads the last record, links the whole batch, stores it as
+// one page (one row, whatever the batch's size; see insertPage) with its
+// usage counts and commits, then wakes each caller with its own result.
+// Under load a batch fills while the previous one commits, so the cost of
+// a commit is shared.
 
 // auditLock serialises appends to the audit chain on PostgreSQL, so that
 // two gateway processes never link two records to the same predecessor.
@@ -35,17 +39,16 @@ const auditLock = `SELECT pg_advisory_xact_lock(4857302196)`
 const auditBatchMax = 256
 
 // auditGenericPlans is queued after BEGIN in every PostgreSQL batch. The
-// INSERT's text differs with the batch size, so each connection prepares a
-// statement per size, and PostgreSQL plans each one anew for its first five
-// executions (custom plans of up to 4,352 parameters) before settling on a
-// generic plan: in a 10 s benchmark most batches were such first
-// executions. An INSERT … VALUES has nothing to gain from a custom plan.
+// key check's text differs with the number of keys and grants in the batch,
+// so each connection prepares a statement per shape, and PostgreSQL plans
+// each one anew for its first five executions before settling on a generic
+// plan (when records were one row each, the multi-row INSERT had a shape
+// per batch size, and in a 10 s benchmark most batches were such first
+// executions). Lookups by primary key have nothing to gain from a custom plan.
 const auditGenericPlans = `SET LOCAL plan_cache_mode = force_generic_plan`
 
 // auditCommitTimeout bounds a batch whose callers set no deadline.
 const auditCommitTimeout = 30 * time.Second
-
-const auditInsertCols = auditCols + `, day`
 
 // auditWaiter is one caller of AppendAudit waiting for its record.
 type auditWaiter struct {
@@ -97,9 +100,14 @@ func (s *Store) AppendAudit(ctx context.Context, r *datasets.AuditRecord) error 
 		r.At = now()
 	}
 	r.At = r.At.UTC().Truncate(timeUnit)
+	if y := r.At.Year(); y < 1 || y > 9999 {
+		// Pages store times as RFC 3339, which has four-digit years.
+		return datasets.Errorf(datasets.EINVALID, "append audit: record time %v is outside years 0001-9999", r.At)
+	}
 	if r.Fields == nil {
 		r.Fields = []string{}
 	}
+	validUTF8(r)
 	w := &auditWaiter{r: r, ctx: ctx, done: make(chan error, 1)}
 	q := s.auditQueue()
 	q.mu.Lock()
@@ -123,6 +131,31 @@ func (s *Store) AppendAudit(ctx context.Context, r *datasets.AuditRecord) error 
 		// In a batch already: it is written or fails with the batch, and
 		// the caller must learn which.
 		return <-w.done
+	}
+}
+
+// validUTF8 replaces invalid UTF-8 in r's text (a filter is a client's raw
+// query string) with U+FFFD before r is hashed: pages are JSON, which
+// cannot carry such bytes, and PostgreSQL's text refuses them, which would
+// fail every other record of the batch.
+func validUTF8(r *datasets.AuditRecord) {
+	for _, s := range []*string{&r.KeyID, &r.UserID, &r.ApplicationID, &r.GrantID, &r.AgencyID, &r.DatasetID, &r.Filter, &r.RequestID} {
+		if !utf8.ValidString(*s) {
+			*s = strings.ToValidUTF8(*s, "\uFFFD")
+		}
+	}
+	if !utf8.ValidString(string(r.Mode)) {
+		r.Mode = datasets.AccessMode(strings.ToValidUTF8(string(r.Mode), "\uFFFD"))
+	}
+	for i, f := range r.Fields {
+		if !utf8.ValidString(f) {
+			fields := slices.Clone(r.Fields) // the caller's slice may be a grant's
+			for j := i; j < len(fields); j++ {
+				fields[j] = strings.ToValidUTF8(fields[j], "\uFFFD")
+			}
+			r.Fields = fields
+			break
+		}
 	}
 }
 
@@ -283,13 +316,15 @@ func link(recs []datasets.AuditRecord, refused []error, seq int64, prev string) 
 	}
 }
 
-// lastAudit reads the sequence number and hash of the chain's last record.
-const lastAudit = `SELECT seq, hash FROM access_audit ORDER BY seq DESC LIMIT 1`
+// lastAudit reads the sequence number and hash of the chain's last record:
+// the end of its last page.
+const lastAudit = `SELECT last_seq AS seq, last_hash AS hash FROM access_audit_pages ORDER BY last_seq DESC LIMIT 1`
 
 // commitAuditPostgres is the PostgreSQL group commit in two round trips
 // instead of six: the transaction's statements are pipelined on one pgx
 // connection — BEGIN, the key check, the chain lock and the last record in
-// one exchange; the INSERT and COMMIT in the next, once the batch is linked.
+// one exchange; the page, the usage counts and COMMIT in the next, once the
+// batch is linked.
 // Each statement still runs on its own and in order, so the last record is
 // read after the lock is held. Under load every statement's round trip was
 // a wake-up of the database and of the gateway on a busy machine; a batch
@@ -338,14 +373,20 @@ func (s *Store) commitAuditPostgres(ctx context.Context, recs []datasets.AuditRe
 	}
 
 	link(recs, refused, seq, prev)
-	q, args := s.insertSQL(recs)
+	stmts, err := s.pageStatements(recs)
+	if err != nil {
+		return nil, err
+	}
 	b = &pgx.Batch{}
-	b.Queue(q, args...)
+	for _, st := range stmts {
+		b.Queue(st.query, st.args...)
+	}
 	b.Queue("COMMIT")
 	br = c.SendBatch(ctx, b)
-	_, err = br.Exec()
-	if err == nil {
-		_, err = br.Exec()
+	for range b.Len() {
+		if _, err = br.Exec(); err != nil {
+			break
+		}
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
@@ -363,17 +404,21 @@ func (s *Store) commitAuditPostgres(ctx context.Context, recs []datasets.AuditRe
 // key, its application or its grant was revoked since the gateway cached it,
 // the chain lock, a guard that fails it unless the last record is still head
 // (read after the lock, so no other writer can move it before COMMIT), the
-// INSERT of the batch linked to head, and COMMIT, pipelined. A failed bet
-// costs that round trip; the caller then takes commitAuditPostgres, which
-// answers record by record. Under load the commit cycle halves, and every
+// page of the batch linked to head, its usage counts, and COMMIT,
+// pipelined. A failed bet costs that round trip; the caller then takes
+// commitAuditPostgres, which answers record by record. Under load the commit cycle halves, and every
 // keyed request waits for one.
 //
-// retry is true when the database refused the transaction (a guard, or the
+// retry is true when the database refused the transaction (a guard, or an
 // INSERT): nothing was written. Any other failure (the connection lost
 // around COMMIT, say) may or may not have written the batch, so it is not
 // retried: the callers get the error, as on the full path.
 func (s *Store) commitAuditFast(ctx context.Context, recs []datasets.AuditRecord, head chainHead) (retry bool, err error) {
 	link(recs, make([]error, len(recs)), head.seq, head.hash)
+	stmts, err := s.pageStatements(recs)
+	if err != nil {
+		return false, err
+	}
 	c, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return false, s.fail(err, "append audit")
@@ -392,8 +437,9 @@ func (s *Store) commitAuditFast(ctx context.Context, recs []datasets.AuditRecord
 	}
 	b.Queue(auditLock)
 	b.Queue(`SELECT 1 / count(*) FROM (`+lastAudit+`) t WHERE t.seq = $1 AND t.hash = $2`, head.seq, head.hash)
-	q, args := s.insertSQL(recs)
-	b.Queue(q, args...)
+	for _, st := range stmts {
+		b.Queue(st.query, st.args...)
+	}
 	b.Queue("COMMIT")
 	br := c.SendBatch(ctx, b)
 	for range b.Len() {
@@ -519,43 +565,77 @@ func (at *auditTx) last(ctx context.Context, seq *int64, hash *string) error {
 	return rows.Err()
 }
 
-const auditRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+// insertPage stores one linked batch as a page: its records as JSON, in
+// chain order, with the sequence numbers it spans and its last hash (the
+// next batch's predecessor).
+const insertPage = `INSERT INTO access_audit_pages (last_seq, first_seq, last_hash, records) VALUES (?, ?, ?, ?)`
 
-func (s *Store) auditArgs(r *datasets.AuditRecord) []any {
-	return []any{r.Seq, s.d.ts(r.At), r.KeyID, r.UserID, r.ApplicationID, r.GrantID, r.AgencyID, r.DatasetID,
-		string(r.Mode), jsonText(r.Fields), r.Filter, r.Rows, r.Status, r.RequestID, r.PrevHash, r.Hash,
-		r.At.In(shanghai).Format(time.DateOnly)}
+// countUsage adds one batch's uses of one key, grant and entry on one day
+// to access_usage, in the batch's transaction: usage is never ahead of or
+// behind the chain.
+const countUsage = `INSERT INTO access_usage (day, key_id, grant_id, dataset_id, user_id, agency_id, requests, allowed, rows_returned)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (day, key_id, grant_id, dataset_id) DO UPDATE SET requests = access_usage.requests + excluded.requests,
+	allowed = access_usage.allowed + excluded.allowed, rows_returned = access_usage.rows_returned + excluded.rows_returned`
+
+// auditStmt is one statement of a batch's write.
+type auditStmt struct {
+	query string
+	args  []any
 }
 
-// insert inserts linked records on SQLite, with one prepared single-row
-// INSERT per record: no round trips there, and a multi-row INSERT would be
-// parsed anew for every batch size. (PostgreSQL takes insertSQL's one
-// multi-row INSERT inside commitAuditFast or commitAuditPostgres.)
-func (at *auditTx) insert(ctx context.Context, recs []datasets.AuditRecord) error {
-	const head = `INSERT INTO access_audit (` + auditInsertCols + `) VALUES `
+// pageStatements returns the statements that store linked records: the
+// page, then one usage count per day (Asia/Shanghai), key, grant and entry,
+// in the order they first occur. Their texts never change with the batch,
+// so each is prepared once per connection.
+func (s *Store) pageStatements(recs []datasets.AuditRecord) ([]auditStmt, error) {
+	body := datasets.AppendAuditRecords(make([]byte, 0, 800*len(recs)), recs)
+	first, last := &recs[0], &recs[len(recs)-1]
+	out := []auditStmt{{s.d.q(insertPage), []any{last.Seq, first.Seq, last.Hash, string(body)}}}
+	type group struct{ day, key, grant, dataset string }
+	type count struct {
+		user, agency         string
+		requests, ok, rowsIn int64
+	}
+	var order []group
+	counts := map[group]*count{}
 	for i := range recs {
-		if err := at.exec(ctx, true, head+auditRow, at.s.auditArgs(&recs[i])...); err != nil {
+		r := &recs[i]
+		g := group{r.At.In(shanghai).Format(time.DateOnly), r.KeyID, r.GrantID, r.DatasetID}
+		c, ok := counts[g]
+		if !ok {
+			c = &count{user: r.UserID, agency: r.AgencyID}
+			counts[g] = c
+			order = append(order, g)
+		}
+		c.requests++
+		if r.Status >= 200 && r.Status < 300 {
+			c.ok++
+		}
+		if r.Rows > 0 { // -1: admitted, rows not counted
+			c.rowsIn += r.Rows
+		}
+	}
+	q := s.d.q(countUsage)
+	for _, g := range order {
+		c := counts[g]
+		out = append(out, auditStmt{q, []any{g.day, g.key, g.grant, g.dataset, c.user, c.agency, c.requests, c.ok, c.rowsIn}})
+	}
+	return out, nil
+}
+
+// insert stores linked records on SQLite, each statement prepared once.
+func (at *auditTx) insert(ctx context.Context, recs []datasets.AuditRecord) error {
+	stmts, err := at.s.pageStatements(recs)
+	if err != nil {
+		return err
+	}
+	for _, st := range stmts {
+		if err := at.exec(ctx, true, st.query, st.args...); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// insertSQL is one multi-row INSERT of recs (PostgreSQL).
-func (s *Store) insertSQL(recs []datasets.AuditRecord) (string, []any) {
-	const head = `INSERT INTO access_audit (` + auditInsertCols + `) VALUES `
-	var b strings.Builder
-	b.Grow(len(head) + len(recs)*(len(auditRow)+2))
-	b.WriteString(head)
-	args := make([]any, 0, len(recs)*17)
-	for i := range recs {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(auditRow)
-		args = append(args, s.auditArgs(&recs[i])...)
-	}
-	return s.d.q(b.String()), args
 }
 
 // isUse reports whether a record is a request made with a key, which the

@@ -204,12 +204,12 @@ func TestAuditBatchFailsWhole(t *testing.T) {
 		st := sqltest.MustOpen(t, url)
 		other := sqltest.MustOpen(t, url)
 		k := MustAuditKey(t, st, "a")
-		poison := []string{`CREATE TRIGGER poison BEFORE INSERT ON access_audit WHEN NEW.request_id = 'poison'
+		poison := []string{`CREATE TRIGGER poison BEFORE INSERT ON access_audit_pages WHEN NEW.records LIKE '%"request_id":"poison"%'
 			BEGIN SELECT RAISE(ABORT, 'poisoned record'); END`}
 		if st.Dialect() == "postgres" {
 			poison = []string{`CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN
-				IF NEW.request_id = 'poison' THEN RAISE EXCEPTION 'poisoned record'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`,
-				`CREATE TRIGGER poison BEFORE INSERT ON access_audit FOR EACH ROW EXECUTE FUNCTION poison()`}
+				IF NEW.records LIKE '%"request_id":"poison"%' THEN RAISE EXCEPTION 'poisoned record'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`,
+				`CREATE TRIGGER poison BEFORE INSERT ON access_audit_pages FOR EACH ROW EXECUTE FUNCTION poison()`}
 		}
 		for _, q := range poison {
 			if _, err := st.DB().Exec(q); err != nil {
