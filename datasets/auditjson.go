@@ -29,20 +29,20 @@ func (r *AuditRecord) ChainHash() string {
 	b = append(b, '"')
 	for _, s := range [...]string{r.KeyID, r.UserID, r.ApplicationID, r.GrantID, r.AgencyID, r.DatasetID, string(r.Mode)} {
 		b = append(b, ',')
-		b = AppendJSONString(b, s)
+		b = AppendJSONString(b, s, true)
 	}
 	b = append(b, ',')
 	b = appendJSONStrings(b, r.Fields, "[]")
 	b = append(b, ',')
-	b = AppendJSONString(b, r.Filter)
+	b = AppendJSONString(b, r.Filter, true)
 	b = append(b, ',')
 	b = strconv.AppendInt(b, r.Rows, 10)
 	b = append(b, ',')
 	b = strconv.AppendInt(b, int64(r.Status), 10)
 	b = append(b, ',')
-	b = AppendJSONString(b, r.RequestID)
+	b = AppendJSONString(b, r.RequestID, true)
 	b = append(b, ',')
-	b = AppendJSONString(b, r.PrevHash)
+	b = AppendJSONString(b, r.PrevHash, true)
 	b = append(b, ']')
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
@@ -62,26 +62,26 @@ func AppendAuditRecords(b []byte, recs []AuditRecord) []byte {
 		b = append(b, `,"at":"`...)
 		b = r.At.AppendFormat(b, time.RFC3339Nano)
 		b = append(b, `","key_id":`...)
-		b = AppendJSONString(b, r.KeyID)
+		b = AppendJSONString(b, r.KeyID, true)
 		b = append(b, `,"user_id":`...)
-		b = AppendJSONString(b, r.UserID)
+		b = AppendJSONString(b, r.UserID, true)
 		b = append(b, `,"application_id":`...)
-		b = AppendJSONString(b, r.ApplicationID)
+		b = AppendJSONString(b, r.ApplicationID, true)
 		if r.GrantID != "" {
 			b = append(b, `,"grant_id":`...)
-			b = AppendJSONString(b, r.GrantID)
+			b = AppendJSONString(b, r.GrantID, true)
 		}
 		b = append(b, `,"agency_id":`...)
-		b = AppendJSONString(b, r.AgencyID)
+		b = AppendJSONString(b, r.AgencyID, true)
 		b = append(b, `,"dataset_id":`...)
-		b = AppendJSONString(b, r.DatasetID)
+		b = AppendJSONString(b, r.DatasetID, true)
 		b = append(b, `,"mode":`...)
-		b = AppendJSONString(b, string(r.Mode))
+		b = AppendJSONString(b, string(r.Mode), true)
 		b = append(b, `,"fields":`...)
 		b = appendJSONStrings(b, r.Fields, "null")
 		if r.Filter != "" {
 			b = append(b, `,"filter":`...)
-			b = AppendJSONString(b, r.Filter)
+			b = AppendJSONString(b, r.Filter, true)
 		}
 		b = append(b, `,"rows":`...)
 		b = strconv.AppendInt(b, r.Rows, 10)
@@ -89,12 +89,12 @@ func AppendAuditRecords(b []byte, recs []AuditRecord) []byte {
 		b = strconv.AppendInt(b, int64(r.Status), 10)
 		if r.RequestID != "" {
 			b = append(b, `,"request_id":`...)
-			b = AppendJSONString(b, r.RequestID)
+			b = AppendJSONString(b, r.RequestID, true)
 		}
 		b = append(b, `,"prev_hash":`...)
-		b = AppendJSONString(b, r.PrevHash)
+		b = AppendJSONString(b, r.PrevHash, true)
 		b = append(b, `,"hash":`...)
-		b = AppendJSONString(b, r.Hash)
+		b = AppendJSONString(b, r.Hash, true)
 		b = append(b, '}')
 	}
 	return append(b, ']')
@@ -111,24 +111,25 @@ func appendJSONStrings(b []byte, ss []string, ifNil string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = AppendJSONString(b, s)
+		b = AppendJSONString(b, s, true)
 	}
 	return append(b, ']')
 }
 
 const hexDigits = "0123456789abcdef"
 
-// AppendJSONString appends s as a quoted JSON string, escaped as
-// encoding/json escapes it by default: ", \ and control characters, the
-// HTML-sensitive <, > and &, U+2028 and U+2029; invalid UTF-8 becomes
-// U+FFFD.
-func AppendJSONString(b []byte, s string) []byte {
+// AppendJSONString appends s as a quoted JSON string, escaped exactly as
+// encoding/json escapes it: ", \ and control characters, U+2028 and
+// U+2029, and with escapeHTML (json.Marshal's default) also <, > and &;
+// invalid UTF-8 becomes U+FFFD. It is the one JSON string encoder of the
+// hand-written encoders (audit records, records pages, JSON downloads).
+func AppendJSONString(b []byte, s string, escapeHTML bool) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if c >= 0x20 && c != '"' && c != '\\' && (!escapeHTML || (c != '<' && c != '>' && c != '&')) {
 				i++
 				continue
 			}

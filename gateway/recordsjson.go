@@ -3,7 +3,6 @@ package gateway
 import (
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"kaifang/datasets"
 )
@@ -24,39 +23,8 @@ func jsonKeys(cols []datasets.Column) [][]byte {
 }
 
 // appendJSONString appends s as a JSON string, escaped as jsonMarshal
-// escapes it.
-func appendJSONString(b []byte, s string) []byte {
-	if !plainJSON(s) {
-		enc, err := jsonMarshal(s)
-		if err == nil {
-			return append(b, enc[:len(enc)-1]...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}
-
-// plainJSON reports whether s needs no escaping inside a JSON string: valid
-// UTF-8 without quotes, backslashes, control characters or U+2028/U+2029.
-func plainJSON(s string) bool {
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c < 0x20 || c == '"' || c == '\\' || c == 0x7f {
-				return false
-			}
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError || r == '\u2028' || r == '\u2029' {
-			return false
-		}
-		i += n
-	}
-	return true
-}
+// escapes it (HTML characters not escaped).
+func appendJSONString(b []byte, s string) []byte { return datasets.AppendJSONString(b, s, false) }
 
 // appendCell appends one typed cell as JSON (cellValue's rendering).
 func appendCell(b []byte, t datasets.FieldType, v any) ([]byte, error) {
