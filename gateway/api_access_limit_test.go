@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -26,15 +25,7 @@ func TestKeyLimitHeaders(t *testing.T) {
 	var svc *portal.Service
 	e := MustEnv(t, sqltest.SQLiteURL(t), blobtest.MustOpenLocal(t), withKeys(&svc, memory.NewStore()))
 	dev := &datasets.User{ID: "dev-1", Role: datasets.RoleDeveloper}
-	now := time.Now().UTC()
-	key := func(rate, quota int64) string {
-		a := mustApprove(t, e, dev, []datasets.AccessMode{datasets.Query}, now.Add(-time.Hour), now.Add(24*time.Hour), rate, quota)
-		s, _, err := svc.CreateKey(context.Background(), dev, a.ID, "k")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	key := func(rate, quota int64) string { return mustQueryKey(t, e, svc, dev, rate, quota) }
 	url := e.url + "/api/v1/datasets/" + e.cond.Slug + "/records?fields=SiteName,AQI"
 
 	// get sends one keyed request and checks its headers: want is the

@@ -42,6 +42,19 @@ type keySet struct{ valid, wrongScope, expired, revoked string }
 // mustApprove approves an application of dev for e.cond (SiteName and AQI,
 // SiteName hashed) in modes from from to to, with a rate a minute and a
 // quota a day.
+// mustQueryKey approves a query grant for dev, valid from an hour ago for a
+// day, with rate and quota, and returns a new key of it.
+func mustQueryKey(tb testing.TB, e *env, svc *portal.Service, dev *datasets.User, rate, quota int64) string {
+	tb.Helper()
+	now := time.Now().UTC()
+	a := mustApprove(tb, e, dev, []datasets.AccessMode{datasets.Query}, now.Add(-time.Hour), now.Add(24*time.Hour), rate, quota)
+	s, _, err := svc.CreateKey(context.Background(), dev, a.ID, "k")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
 func mustApprove(tb testing.TB, e *env, dev *datasets.User, modes []datasets.AccessMode, from, to time.Time, rate, quota int64) *datasets.Application {
 	tb.Helper()
 	ctx := context.Background()

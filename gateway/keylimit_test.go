@@ -168,15 +168,7 @@ func TestGrantQuotaAndRemaining(t *testing.T) {
 		var svc *portal.Service
 		e := MustEnv(t, sqltest.SQLiteURL(t), blobtest.MustOpenLocal(t), withKeys(&svc, st))
 		dev := &datasets.User{ID: "dev-1", Role: datasets.RoleDeveloper}
-		now := time.Now().UTC()
-		key := func(rate, quota int64) string {
-			a := mustApprove(t, e, dev, []datasets.AccessMode{datasets.Query}, now.Add(-time.Hour), now.Add(24*time.Hour), rate, quota)
-			s, _, err := svc.CreateKey(context.Background(), dev, a.ID, "k")
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s
-		}
+		key := func(rate, quota int64) string { return mustQueryKey(t, e, svc, dev, rate, quota) }
 		url := e.url + "/api/v1/datasets/" + e.cond.Slug + "/records?fields=SiteName,AQI"
 
 		small := key(1000, 3)
