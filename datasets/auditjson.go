@@ -21,7 +21,7 @@ import (
 // filter, rows, status, request id, previous hash]). Times are taken at
 // microsecond precision, which every store keeps.
 func (r *AuditRecord) ChainHash() string {
-	var buf [512]byte
+	var buf [1024]byte // a gateway's record is about 600 bytes: no heap
 	b := append(buf[:0], '[')
 	b = strconv.AppendInt(b, r.Seq, 10)
 	b = append(b, ',', '"')

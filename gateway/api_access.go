@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -160,38 +161,41 @@ func (k *KeyAuthorizer) Authorize(c *fiber.Ctx, d *datasets.Dataset, mode datase
 // key may carry an operator suffix; one that starts with no known field is
 // taken whole, so an unknown name is refused rather than let through.
 func askedFields(c *fiber.Ctx, d *datasets.Dataset) []string {
-	names := map[string]bool{}
-	for _, f := range d.Fields {
-		names[f.Name] = true
-	}
-	if d.CurrentVersion != nil {
-		for _, f := range d.CurrentVersion.Columns {
-			names[f.Name] = true
-		}
-	}
 	var out []string
-	add := func(n string) {
-		if n != "" && !slices.Contains(out, n) {
-			out = append(out, n)
+	add := func(n []byte) {
+		if len(n) > 0 && !slices.ContainsFunc(out, func(o string) bool { return o == string(n) }) {
+			out = append(out, string(n))
 		}
 	}
-	for _, a := range queryArgs(c) {
-		switch a.Key {
+	// longest is the longest field name that key starts with, or key.
+	longest := func(key []byte) []byte {
+		best, found := key, false
+		try := func(n string) {
+			if bytes.HasPrefix(key, []byte(n)) && (!found || len(n) > len(best)) {
+				best, found = key[:len(n)], true
+			}
+		}
+		for _, f := range d.Fields {
+			try(f.Name)
+		}
+		if d.CurrentVersion != nil {
+			for _, f := range d.CurrentVersion.Columns {
+				try(f.Name)
+			}
+		}
+		return best
+	}
+	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
+		switch string(k) {
 		case "fields", "sort":
-			for n := range strings.SplitSeq(a.Value, ",") {
-				add(strings.TrimPrefix(n, "-"))
+			for n := range bytes.SplitSeq(v, []byte(",")) {
+				add(bytes.TrimPrefix(n, []byte("-")))
 			}
 		case "limit", "cursor", "total", "format", "version":
 		default:
-			best := a.Key
-			for n := range names {
-				if strings.HasPrefix(a.Key, n) && (best == a.Key || len(n) > len(best)) {
-					best = n
-				}
-			}
-			add(best)
+			add(longest(k))
 		}
-	}
+	})
 	return out
 }
 
@@ -355,14 +359,22 @@ func (k *KeyAuthorizer) FilterPage(c *fiber.Ctx, page *datasets.RowPage) {
 	for j, i := range keep {
 		cols[j] = page.Columns[i]
 	}
+	// Compacted in place: keep ascends, so keep[j] >= j and no value is
+	// overwritten before it is moved. The page's rows are its own.
 	for r, row := range page.Rows {
-		out := make([]any, len(keep))
+		if len(row) < len(keep) { // not from QueryRows: copy
+			row = append(make([]any, 0, len(keep)), row...)
+			row = row[:len(keep)]
+		}
 		for j, i := range keep {
 			if i < len(row) {
-				out[j] = row[i]
+				row[j] = row[i]
+			} else {
+				row[j] = nil
 			}
 		}
-		page.Rows[r] = out
+		clear(row[len(keep):])
+		page.Rows[r] = row[:len(keep):len(keep)]
 	}
 	k.svc.MaskRows(a.grant, cols, page.Rows)
 	page.Columns = portal.MaskedColumns(a.grant, cols)

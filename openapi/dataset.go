@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -31,7 +32,15 @@ type DatasetDoc struct {
 	Doc   *openapi3.T
 	JSON  []byte
 	route *routers.Route
+	// routes holds routeFor's narrowed routes by the query's parameter
+	// names: clients send the same few shapes of query again and again.
+	routesMu sync.Mutex
+	routes   map[string]*routers.Route
 }
+
+// maxRouteShapes bounds DatasetDoc.routes; shapes beyond it are narrowed
+// for each request, as before there was a cache.
+const maxRouteShapes = 256
 
 // RecordsPath is where a dataset's records operation lives.
 func RecordsPath(slug string) string { return "/api/v1/datasets/" + slug + "/records" }
@@ -222,11 +231,18 @@ func (dd *DatasetDoc) ValidateRecords(ctx context.Context, rawQuery string) erro
 	if err != nil {
 		return datasets.Errorf(datasets.EINVALID, "the query string is malformed")
 	}
-	req := &http.Request{Method: http.MethodGet, URL: &url.URL{Path: dd.route.Path, RawQuery: rawQuery}, Header: http.Header{}}
-	err = openapi3filter.ValidateRequest(ctx, &openapi3filter.RequestValidationInput{
-		Request: req, QueryParams: q, Route: dd.routeFor(q),
-		Options: &openapi3filter.Options{MultiError: true, ExcludeRequestBody: true, SkipSettingDefaults: true},
-	})
+	// One allocation for what the validator is given.
+	v := &struct {
+		req  http.Request
+		u    url.URL
+		in   openapi3filter.RequestValidationInput
+		opts openapi3filter.Options
+	}{}
+	v.u = url.URL{Path: dd.route.Path, RawQuery: rawQuery}
+	v.req = http.Request{Method: http.MethodGet, URL: &v.u, Header: http.Header{}}
+	v.opts = openapi3filter.Options{MultiError: true, ExcludeRequestBody: true, SkipSettingDefaults: true}
+	v.in = openapi3filter.RequestValidationInput{Request: &v.req, QueryParams: q, Route: dd.routeFor(q), Options: &v.opts}
+	err = openapi3filter.ValidateRequest(ctx, &v.in)
 	if err == nil {
 		return nil
 	}
@@ -246,6 +262,32 @@ func (dd *DatasetDoc) ValidateRecords(ctx context.Context, rawQuery string) erro
 // request; the verdict is the same (TestValidateRecordsNarrowed).
 // Declaration order is kept, so several problems come in the same order.
 func (dd *DatasetDoc) routeFor(q url.Values) *routers.Route {
+	names := make([]string, 0, len(q))
+	for k := range q {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	shape := strings.Join(names, "&")
+	dd.routesMu.Lock()
+	r, ok := dd.routes[shape]
+	dd.routesMu.Unlock()
+	if ok {
+		return r
+	}
+	r = dd.narrow(q)
+	dd.routesMu.Lock()
+	if dd.routes == nil {
+		dd.routes = map[string]*routers.Route{}
+	}
+	if len(dd.routes) < maxRouteShapes {
+		dd.routes[shape] = r
+	}
+	dd.routesMu.Unlock()
+	return r
+}
+
+// narrow makes routeFor's route for q.
+func (dd *DatasetDoc) narrow(q url.Values) *routers.Route {
 	op := *dd.route.Operation
 	op.Parameters = make(openapi3.Parameters, 0, len(q)+1)
 	for _, p := range dd.route.Operation.Parameters {

@@ -76,6 +76,10 @@ type auditQueue struct {
 	// fast counts batches committed in one round trip, missed the bets
 	// that failed (for tests).
 	fast, missed int
+	// page is the writer's buffer for a batch's page (see pageStatements):
+	// a page is written before the next one is encoded, so one buffer
+	// serves them all.
+	page []byte
 }
 
 // chainHead is a chain's last record: its sequence number and hash.
@@ -400,14 +404,15 @@ func (s *Store) commitAuditPostgres(ctx context.Context, recs []datasets.AuditRe
 
 // commitAuditFast commits a batch in one round trip, betting that the
 // chain still ends at head (this Store wrote the last batch) and that no key
-// in the batch was refused: BEGIN, a guard that fails the transaction if any
-// key, its application or its grant was revoked since the gateway cached it,
-// the chain lock, a guard that fails it unless the last record is still head
-// (read after the lock, so no other writer can move it before COMMIT), the
-// page of the batch linked to head, its usage counts, and COMMIT,
-// pipelined. A failed bet costs that round trip; the caller then takes
-// commitAuditPostgres, which answers record by record. Under load the commit cycle halves, and every
-// keyed request waits for one.
+// in the batch was refused. Five statements, pipelined: BEGIN; the chain
+// lock with a guard that fails the transaction if any key, its application
+// or its grant was revoked since the gateway cached it (fastLockAndCheck);
+// the page of the batch linked to head, inserted only if the last record is
+// still head (fastInsertPage); its usage counts; COMMIT. Every text is the
+// same for every batch, so unlike the full path no plan setting is needed
+// (two statements fewer per batch). A failed bet costs that round trip; the
+// caller then takes commitAuditPostgres, which answers record by record.
+// Under load the commit cycle halves, and every keyed request waits for one.
 //
 // retry is true when the database refused the transaction (a guard, or an
 // INSERT): nothing was written. Any other failure (the connection lost
@@ -424,20 +429,12 @@ func (s *Store) commitAuditFast(ctx context.Context, recs []datasets.AuditRecord
 		return false, s.fail(err, "append audit")
 	}
 	defer c.Release()
+	keyIDs, grantIDs := useIDs(recs)
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
-	b.Queue(auditGenericPlans)
-	checkQ, checkArgs := usesQuery(recs)
-	if checkQ != "" {
-		// usesQuery's rows say which keys are refused; here any refusal
-		// divides by zero.
-		b.Queue(s.d.q(`SELECT 1 / (CASE WHEN EXISTS (SELECT 1 FROM (`+checkQ+`) u (kind, id, prefix, revoked, app)
-			WHERE revoked <> 0 OR (kind = 'k' AND app <> ?)) THEN 0 ELSE 1 END)`),
-			append(checkArgs, string(datasets.AppApproved))...)
-	}
-	b.Queue(auditLock)
-	b.Queue(`SELECT 1 / count(*) FROM (`+lastAudit+`) t WHERE t.seq = $1 AND t.hash = $2`, head.seq, head.hash)
-	for _, st := range stmts {
+	b.Queue(fastLockAndCheck, keyIDs, string(datasets.AppApproved), grantIDs)
+	b.Queue(fastInsertPage, append(stmts[0].args, head.seq, head.hash)...)
+	for _, st := range stmts[1:] {
 		b.Queue(st.query, st.args...)
 	}
 	b.Queue("COMMIT")
@@ -459,6 +456,26 @@ func (s *Store) commitAuditFast(ctx context.Context, recs []datasets.AuditRecord
 	}
 	return false, nil
 }
+
+// fastLockAndCheck takes the chain lock and fails the transaction (a
+// division by zero) if any key of the batch ($1), its application (not
+// $2, approved) or any grant ($3) was revoked: usesQuery's verdicts, for
+// the bet that none is. Key and grant ids travel as arrays, so the text is
+// the same for every batch and each connection plans it once.
+const fastLockAndCheck = `SELECT pg_advisory_xact_lock(4857302196), 1 / (CASE WHEN EXISTS (
+		SELECT 1 FROM access_keys k JOIN access_applications a ON a.id = k.application_id
+		WHERE k.id = ANY($1::text[]) AND (k.revoked_at IS NOT NULL OR a.state <> $2))
+	OR EXISTS (SELECT 1 FROM access_grants g WHERE g.id = ANY($3::text[]) AND g.revoked_at IS NOT NULL)
+	THEN 0 ELSE 1 END)`
+
+// fastInsertPage is insertPage on the bet that the chain still ends at
+// the head this Store last wrote ($5, $6): read in the INSERT's own
+// snapshot, taken after the lock was granted, so no writer can move it
+// before COMMIT; otherwise the count is 0 and the division fails the
+// transaction.
+const fastInsertPage = `INSERT INTO access_audit_pages (last_seq, first_seq, last_hash, records)
+	SELECT $1::bigint, $2::bigint, $3::text, $4::text
+	WHERE (SELECT 1 / count(*) FROM (` + lastAudit + `) t WHERE t.seq = $5 AND t.hash = $6) = 1`
 
 // readHead reads the first exchange's results up to the last record:
 // BEGIN, auditGenericPlans, the key check's verdicts (all nil when the batch has no keyed
@@ -587,11 +604,19 @@ type auditStmt struct {
 // pageStatements returns the statements that store linked records: the
 // page, then one usage count per day (Asia/Shanghai), key, grant and entry,
 // in the order they first occur. Their texts never change with the batch,
-// so each is prepared once per connection.
+// so each is prepared once per connection. The page is encoded into the
+// writer's buffer, so its statements must run before the next call; pgx
+// sends the bytes as they are to the TEXT column, while SQLite's driver
+// would store []byte as a BLOB, so it gets a string.
 func (s *Store) pageStatements(recs []datasets.AuditRecord) ([]auditStmt, error) {
-	body := datasets.AppendAuditRecords(make([]byte, 0, 800*len(recs)), recs)
+	q := s.auditQueue()
+	q.page = datasets.AppendAuditRecords(q.page[:0], recs)
+	var body any = q.page
+	if s.pool == nil {
+		body = string(q.page)
+	}
 	first, last := &recs[0], &recs[len(recs)-1]
-	out := []auditStmt{{s.d.q(insertPage), []any{last.Seq, first.Seq, last.Hash, string(body)}}}
+	out := []auditStmt{{s.d.q(insertPage), []any{last.Seq, first.Seq, last.Hash, body}}}
 	type group struct{ day, key, grant, dataset string }
 	type count struct {
 		user, agency         string
@@ -616,10 +641,10 @@ func (s *Store) pageStatements(recs []datasets.AuditRecord) ([]auditStmt, error)
 			c.rowsIn += r.Rows
 		}
 	}
-	q := s.d.q(countUsage)
+	cq := s.d.q(countUsage)
 	for _, g := range order {
 		c := counts[g]
-		out = append(out, auditStmt{q, []any{g.day, g.key, g.grant, g.dataset, c.user, c.agency, c.requests, c.ok, c.rowsIn}})
+		out = append(out, auditStmt{cq, []any{g.day, g.key, g.grant, g.dataset, c.user, c.agency, c.requests, c.ok, c.rowsIn}})
 	}
 	return out, nil
 }
@@ -663,26 +688,30 @@ func (at *auditTx) checkUses(ctx context.Context, recs []datasets.AuditRecord) (
 	return judgeUses(recs, rows)
 }
 
-// usesQuery is the key check's query for a batch: one row per key (with
-// its application's state) and per grant the batch names; "" when no
-// record in the batch was made with a key.
-func usesQuery(recs []datasets.AuditRecord) (string, []any) {
-	var keyIDs, grantIDs []string
-	seen := map[string]bool{}
+// useIDs lists the distinct keys and grants of a batch's uses, in the
+// order they first occur (never nil: they travel as arrays).
+func useIDs(recs []datasets.AuditRecord) (keyIDs, grantIDs []string) {
+	keyIDs, grantIDs = []string{}, []string{}
 	for i := range recs {
 		r := &recs[i]
 		if !isUse(r) {
 			continue
 		}
-		if !seen["k"+r.KeyID] {
-			seen["k"+r.KeyID] = true
+		if !slices.Contains(keyIDs, r.KeyID) {
 			keyIDs = append(keyIDs, r.KeyID)
 		}
-		if r.GrantID != "" && !seen["g"+r.GrantID] {
-			seen["g"+r.GrantID] = true
+		if r.GrantID != "" && !slices.Contains(grantIDs, r.GrantID) {
 			grantIDs = append(grantIDs, r.GrantID)
 		}
 	}
+	return keyIDs, grantIDs
+}
+
+// usesQuery is the key check's query for a batch: one row per key (with
+// its application's state) and per grant the batch names; "" when no
+// record in the batch was made with a key.
+func usesQuery(recs []datasets.AuditRecord) (string, []any) {
+	keyIDs, grantIDs := useIDs(recs)
 	if len(keyIDs) == 0 {
 		return "", nil
 	}

@@ -329,8 +329,18 @@ func TestAuditOneRoundTrip(t *testing.T) {
 		step(other, k.use(5), 2, 1, false) // another writer moves the chain
 		step(st, k.use(6), 2, 2, false)    // the bet on the old head fails
 		step(st, k.use(7), 3, 2, false)    // and the next one wins again
-		if n := MustVerify(t, st); n != 7 {
-			t.Fatalf("chain verifies %d records, want 7", n)
+		ended := MustAuditKey(t, st, "c")
+		step(st, ended.use(8), 4, 2, false)
+		if err := st.RevokeGrants(ctx, ended.app.ID, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		r = ended.use(9)
+		step(st, r, 4, 3, true) // a revoked grant also loses the bet
+		if r.Status != 403 {
+			t.Fatalf("a use under a revoked grant was written as %d", r.Status)
+		}
+		if n := MustVerify(t, st); n != 9 {
+			t.Fatalf("chain verifies %d records, want 9", n)
 		}
 		stored, err := st.AuditRecords(ctx, 0, 10)
 		if err != nil {
@@ -340,7 +350,7 @@ func TestAuditOneRoundTrip(t *testing.T) {
 		for _, r := range stored {
 			ids = append(ids, r.RequestID)
 		}
-		if got := strings.Join(ids, " "); got != "r1 r2 r3 r4 r5 r6 r7" {
+		if got := strings.Join(ids, " "); got != "r1 r2 r3 r4 r5 r6 r7 r8 r9" {
 			t.Fatalf("chain holds %s, want each record once, in order", got)
 		}
 	})

@@ -119,3 +119,10 @@ func (d *dialect) tsPtr(t *time.Time) any {
 func quoteIdent(s string) string {
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 }
+
+// writeIdent writes quoteIdent(s) to b.
+func writeIdent(b *strings.Builder, s string) {
+	b.WriteByte('"')
+	b.WriteString(strings.ReplaceAll(s, `"`, `""`))
+	b.WriteByte('"')
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -23,7 +24,7 @@ import (
 type rowQuery struct {
 	s      *Store
 	table  string
-	schema map[string]datasets.Column
+	schema []datasets.Column // the version's columns, by which a request names them
 	sel    []datasets.Column // returned to the caller
 	fetch  []datasets.Column // sel, then sort keys not in sel
 	sortAt []int             // index in fetch of each sort key
@@ -38,11 +39,14 @@ func invalidField(field, format string, args ...any) error {
 }
 
 func (r *rowQuery) col(field string) (datasets.Column, error) {
-	c, ok := r.schema[field]
-	if !ok {
-		return c, invalidField(field, "unknown field")
+	// A schema has a few dozen columns at most: a scan is cheaper than a
+	// map made for each query. Later columns win, as a map would have it.
+	for i := len(r.schema) - 1; i >= 0; i-- {
+		if r.schema[i].Name == field {
+			return r.schema[i], nil
+		}
 	}
-	return c, nil
+	return datasets.Column{}, invalidField(field, "unknown field")
 }
 
 // arg binds a value typed like column c and returns its placeholder.
@@ -228,12 +232,11 @@ func (s *Store) QueryRows(ctx context.Context, table string, q datasets.RowQuery
 	if q.Limit <= 0 {
 		return page, invalidField("limit", "must be positive")
 	}
-	r := &rowQuery{s: s, table: table, schema: map[string]datasets.Column{}}
-	for _, c := range q.Columns {
-		r.schema[c.Name] = c
-	}
+	r := &rowQuery{s: s, table: table, schema: q.Columns}
 	if len(q.Select) == 0 {
 		r.sel = q.Columns
+	} else {
+		r.sel = make([]datasets.Column, 0, len(q.Select))
 	}
 	for _, name := range q.Select {
 		c, err := r.col(name)
@@ -242,7 +245,7 @@ func (s *Store) QueryRows(ctx context.Context, table string, q datasets.RowQuery
 		}
 		r.sel = append(r.sel, c)
 	}
-	r.fetch = append([]datasets.Column(nil), r.sel...)
+	r.fetch = append(make([]datasets.Column, 0, len(r.sel)+len(q.Sort)), r.sel...)
 	var order []string
 	for _, k := range q.Sort {
 		c, err := r.col(k.Field)
@@ -282,29 +285,51 @@ func (s *Store) QueryRows(ctx context.Context, table string, q datasets.RowQuery
 		r.args = append(r.args, g.DatasetID, string(g.OpenClass))
 	}
 	// The count ignores the cursor: it is the size of the whole result.
-	countWhere, countArgs := r.whereSQL(), append([]any(nil), r.args...)
+	var countWhere string
+	var countArgs []any
+	if q.Total {
+		countWhere, countArgs = r.whereSQL(), append([]any(nil), r.args...)
+	}
 	if q.After != nil {
 		if err := r.keyset(q.Sort, q.After); err != nil {
 			return page, err
 		}
 	}
-	names := make([]string, 0, len(r.fetch)+1)
+	var qb strings.Builder
+	qb.Grow(256)
+	qb.WriteString("SELECT ")
 	for _, c := range r.fetch {
-		names = append(names, colIdent(c.Name))
+		writeIdent(&qb, physical(c.Name))
+		qb.WriteString(", ")
 	}
-	names = append(names, quoteIdent(rowKey))
-	query := fmt.Sprintf(`SELECT %s FROM %s%s ORDER BY %s LIMIT %d`,
-		strings.Join(names, ", "), quoteIdent(table), r.whereSQL(), strings.Join(order, ", "), q.Limit+1)
-	rows, err := s.queryPage(ctx, s.d.q(query), r.args)
+	writeIdent(&qb, rowKey)
+	qb.WriteString(" FROM ")
+	writeIdent(&qb, table)
+	for i, w := range r.where {
+		if i == 0 {
+			qb.WriteString(" WHERE ")
+		} else {
+			qb.WriteString(" AND ")
+		}
+		qb.WriteString(w)
+	}
+	qb.WriteString(" ORDER BY ")
+	qb.WriteString(strings.Join(order, ", "))
+	qb.WriteString(" LIMIT ")
+	qb.WriteString(strconv.Itoa(q.Limit + 1))
+	rows, err := s.queryPage(ctx, s.d.q(qb.String()), r.args)
 	if err != nil {
 		return page, s.fail(err, "query rows of "+table)
 	}
 	defer rows.Close()
-	page.Columns, page.Rows = r.sel, [][]any{}
+	page.Columns, page.Rows = r.sel, make([][]any, 0, min(q.Limit, 64))
 	var lastVals []any // the last row read and its row number: the cursor
 	var lastRowNo any  // is made from them only when there is a next page
-	raw := make([]any, len(names))
-	ptrs := make([]any, len(names))
+	raw := make([]any, len(r.fetch)+1)
+	ptrs := make([]any, len(raw))
+	// Rows are cut from slabs of a few rows each, not allocated one by one.
+	var slab []any
+	slabRows := min(q.Limit, 16)
 	for i := range raw {
 		ptrs[i] = &raw[i]
 	}
@@ -320,7 +345,12 @@ func (s *Store) QueryRows(ctx context.Context, table string, q datasets.RowQuery
 		if err := rows.Scan(ptrs...); err != nil {
 			return page, s.fail(err, "query rows of "+table)
 		}
-		vals := make([]any, len(r.fetch))
+		if len(slab) < len(r.fetch) {
+			slab = make([]any, len(r.fetch)*slabRows)
+			slabRows = min(2*slabRows, 256)
+		}
+		vals := slab[:len(r.fetch):len(r.fetch)]
+		slab = slab[len(r.fetch):]
 		for i, c := range r.fetch {
 			if vals[i], err = decode(c.Type, raw[i]); err != nil {
 				return page, datasets.Wrap(err, datasets.EINTERNAL, "row table %s holds a value unlike its %s column %q", table, c.Type, c.Name)
