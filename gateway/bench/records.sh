@@ -26,10 +26,11 @@ calm() { # wait up to CALM_SECONDS (180) for the 1-minute load average to fall u
 	echo "load before run: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 out=$(mktemp)
-run() { # run KIND TITLE URL -- ARGS: one wrk run, its req/s appended to $out as "KIND RPS"
-	calm; local kind="$1"; echo "== $2"; shift 2
-	wrk -t2 -c64 -d"${secs}s" --latency -s "$here/records.lua" "$@" | tee /dev/stderr |
-		awk -v k="$kind" '/Requests\/sec/ {print k, $2}' >>"$out"
+run() { # run KIND TITLE URL -- ARGS: one wrk run, appended to $out as "KIND RPS P99"
+	calm; local kind="$1" o; echo "== $2"; shift 2
+	o=$(wrk -t2 -c64 -d"${secs}s" --latency -s "$here/records.lua" "$@")
+	echo "$o"
+	echo "$o" | awk -v k="$kind" '/Requests\/sec/ {r = $2} /^ +99%/ {p = $2} END {print k, r, p}' >>"$out"
 }
 for round in $(seq "${ROUNDS:-1}"); do
 	[ "${ROUNDS:-1}" = 1 ] || echo "#### round $round"
@@ -39,13 +40,20 @@ for round in $(seq "${ROUNDS:-1}"); do
 done 2>&1
 python3 - "$out" <<'PY'
 import sys, statistics
-runs = {}
+def ms(t):  # wrk's latency: 850.00us, 11.93ms, 1.02s
+    for unit, f in (("us", 1e-3), ("ms", 1.0), ("s", 1e3)):
+        if t.endswith(unit):
+            return float(t[: -len(unit)]) * f
+    return float("nan")
+runs, p99 = {}, {}
 for line in open(sys.argv[1]):
-    k, v = line.split()
+    k, v, p = line.split()
     runs.setdefault(k, []).append(float(v))
+    p99.setdefault(k, []).append(ms(p))
 bare = statistics.median(runs["bare"])
 for k in ("anonymous", "keyed", "bare"):
     m = statistics.median(runs[k])
-    print(f"{k:9s} req/s {', '.join(f'{v:,.0f}' for v in runs[k])}; median {m:,.0f}; median / bare median {m / bare:.2f}")
+    print(f"{k:9s} req/s {', '.join(f'{v:,.0f}' for v in runs[k])}; median {m:,.0f}; median / bare median {m / bare:.2f};"
+          f" p99 median {statistics.median(p99[k]):.1f} ms")
 PY
 rm -f "$out"
