@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -267,7 +268,14 @@ func (dd *DatasetDoc) routeFor(q url.Values) *routers.Route {
 		names = append(names, k)
 	}
 	slices.Sort(names)
-	shape := strings.Join(names, "&")
+	// Each name with its length: decoded names may hold any separator.
+	var sb strings.Builder
+	for _, n := range names {
+		sb.WriteString(strconv.Itoa(len(n)))
+		sb.WriteByte(':')
+		sb.WriteString(n)
+	}
+	shape := sb.String()
 	dd.routesMu.Lock()
 	r, ok := dd.routes[shape]
 	dd.routesMu.Unlock()

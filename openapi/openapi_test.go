@@ -275,6 +275,14 @@ func TestValidateRecordsNarrowed(t *testing.T) {
 			}
 		}
 	}
+	// Names are not joined into an ambiguous key: the route narrowed for
+	// one parameter called "AQI&Open" must not serve AQI and Open.
+	if err := dd.ValidateRecords(t.Context(), "AQI%26Open=1"); err != nil {
+		t.Fatalf("an unknown parameter is left to the gateway's parser, got %v", err)
+	}
+	if err := dd.ValidateRecords(t.Context(), "AQI=abc&Open=maybe"); err == nil {
+		t.Fatal("AQI=abc&Open=maybe passed: a cached route for another shape was used")
+	}
 	if refused < 16 {
 		t.Fatalf("only %d of the queries were refused: the table no longer tests refusals", refused)
 	}
