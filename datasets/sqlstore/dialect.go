@@ -117,10 +117,13 @@ func (d *dialect) tsPtr(t *time.Time) any {
 
 // quoteIdent quotes an identifier for both databases.
 func quoteIdent(s string) string {
-	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	writeIdent(&b, s)
+	return b.String()
 }
 
-// writeIdent writes quoteIdent(s) to b.
+// writeIdent writes s to b as a quoted identifier (quoteIdent's rule).
 func writeIdent(b *strings.Builder, s string) {
 	b.WriteByte('"')
 	b.WriteString(strings.ReplaceAll(s, `"`, `""`))
